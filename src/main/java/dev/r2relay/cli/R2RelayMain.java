@@ -1,0 +1,111 @@
+package dev.r2relay.cli;
+
+import dev.r2relay.config.RelayConfiguration;
+import dev.r2relay.config.SettingsException;
+import dev.r2relay.state.LedgerException;
+import java.io.PrintStream;
+import java.util.Arrays;
+import org.apache.camel.main.Main;
+
+/** The command line: {@code run} (the default) starts the routes in routes/, {@code fetch} gets one object. */
+public final class R2RelayMain {
+
+    /** Where the application reads its properties: the working directory, as the README says. */
+    public static final String PROPERTIES = "file:application.properties;optional=true";
+
+    static final String USAGE = """
+            Usage: java -jar target/r2-relay.jar [COMMAND]
+
+            Moves objects out of Cloudflare R2 (or any S3-compatible store) into a folder.
+            Reads routes/*.camel.yaml and application.properties from the working directory.
+
+            Commands:
+              run                 poll the bucket and deliver every new object (the default)
+              fetch KEY [DEST]    fetch one object, print its metadata and write it to DEST
+                                  (default: the key's file name here; '-' for standard output)
+              --help, -h          show this help
+
+            Main settings (application.properties key, or the environment variable in brackets):
+              r2.endpoint           [R2_ENDPOINT]        S3 endpoint URL; else built from r2.account-id,
+                                                         else AWS_ENDPOINT_URL; none: embedded stand-in
+              r2.account-id         [R2_ACCOUNT_ID]      Cloudflare account id
+              r2.jurisdiction       [R2_JURISDICTION]    eu, fedramp or us (empty: default)
+              r2.region             [R2_REGION]          default auto (AWS_REGION honoured)
+              r2.access-key         [R2_ACCESS_KEY]      API token id (or AWS_ACCESS_KEY_ID)
+              r2.api-token          [R2_API_TOKEN]       API token value; the secret is its SHA-256
+              r2.secret-key         [R2_SECRET_KEY]      S3 secret (or AWS_SECRET_ACCESS_KEY)
+              r2.session-token      [R2_SESSION_TOKEN]   for temporary credentials (or AWS_SESSION_TOKEN)
+              r2.bucket             [R2_BUCKET]          bucket to read
+              r2.prefix             [R2_PREFIX]          only keys under this prefix
+              relay.inbox           [RELAY_INBOX]        folder objects land in, default inbox/
+              relay.state           [RELAY_STATE]        folder of the delivery record, default data/
+              relay.poll-interval   [RELAY_POLL_INTERVAL] milliseconds between polls, default 5000
+              relay.after-delivery  [RELAY_AFTER_DELIVERY] keep (default), delete or move
+            The README lists every setting.
+
+            Exit codes: 0 done, 1 failure, 2 bad usage or settings, 3 object or bucket not found,
+            4 access denied, 5 endpoint unreachable.
+            """;
+
+    private R2RelayMain() {
+    }
+
+    public static void main(String[] args) {
+        int code;
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h") || args[0].equals("help"))) {
+            System.out.print(USAGE);
+            code = 0;
+        } else if (args.length == 0 || args[0].equals("run")) {
+            code = run(args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length), System.err);
+        } else if (args[0].equals("fetch")) {
+            code = FetchCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err);
+        } else {
+            System.err.println("r2-relay: unknown command '" + args[0] + "'\n");
+            System.err.print(USAGE);
+            code = 2;
+        }
+        System.exit(code);
+    }
+
+    /** Runs the routes until the process is asked to stop; returns the exit code. */
+    static int run(String[] camelArgs, PrintStream err) {
+        Main main = newMain();
+        try {
+            main.run(camelArgs);
+            return Math.max(0, main.getExitCode());
+        } catch (Exception e) {
+            return report(e, err);
+        }
+    }
+
+    /** The Camel application as the jar runs it: YAML routes from routes/, properties from the working directory. */
+    public static Main newMain() {
+        Main main = new Main();
+        main.setPropertyPlaceholderLocations(PROPERTIES);
+        main.addInitialProperty("camel.main.name", "r2-relay");
+        main.addInitialProperty("camel.main.routes-include-pattern", "file:routes/*.camel.yaml");
+        // a stream cache would hold whole objects in memory; objects are streamed instead
+        main.addInitialProperty("camel.main.stream-caching-enabled", "false");
+        main.addInitialProperty("camel.main.shutdown-timeout", "30");
+        main.configure().addConfiguration(RelayConfiguration.class);
+        return main;
+    }
+
+    /** Prints the cause a user can act on, without a stack trace, and picks the exit code. */
+    static int report(Throwable e, PrintStream err) {
+        Throwable root = e;
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof SettingsException || t instanceof LedgerException
+                    || t instanceof RelayConfiguration.StartupCheckException) {
+                root = t;
+                break;
+            }
+            root = t;
+        }
+        err.println("r2-relay: " + (root.getMessage() == null ? root.toString() : root.getMessage()));
+        if (root instanceof SettingsException || root instanceof LedgerException) {
+            return 2;
+        }
+        return 1;
+    }
+}

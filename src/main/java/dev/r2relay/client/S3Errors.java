@@ -1,0 +1,111 @@
+package dev.r2relay.client;
+
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.net.URI;
+import java.net.UnknownHostException;
+import javax.net.ssl.SSLException;
+import software.amazon.awssdk.awscore.exception.AwsServiceException;
+import software.amazon.awssdk.core.exception.SdkClientException;
+
+/**
+ * Turns S3 failures into one sentence an operator can act on, naming the bucket, key or setting
+ * at fault. Never includes a credential: only the service's error code and the endpoint host.
+ */
+public final class S3Errors {
+
+    private S3Errors() {
+    }
+
+    /** Describes a failure of an operation on {@code bucket} (and {@code key}, which may be null). */
+    public static String describe(Throwable failure, URI endpoint, String bucket, String key) {
+        String where = key == null ? "bucket '" + bucket + "'" : "'" + key + "' in bucket '" + bucket + "'";
+        AwsServiceException service = find(failure, AwsServiceException.class);
+        if (service != null) {
+            String code = service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorCode();
+            int status = service.statusCode();
+            if ("NoSuchBucket".equals(code) || (status == 404 && key == null)) {
+                return "bucket '" + bucket + "' does not exist at " + host(endpoint) + " (r2.bucket, R2_BUCKET)";
+            }
+            if ("NoSuchKey".equals(code) || status == 404) {
+                return "no object " + where + " (404 " + (code == null ? "Not Found" : code) + ")";
+            }
+            if ("InvalidAccessKeyId".equals(code)) {
+                return host(endpoint) + " does not know the access key (r2.access-key, AWS_ACCESS_KEY_ID):"
+                        + " check the API token's id";
+            }
+            if ("SignatureDoesNotMatch".equals(code)) {
+                return host(endpoint) + " rejected the request signature: the secret (r2.secret-key,"
+                        + " r2.api-token or AWS_SECRET_ACCESS_KEY) does not belong to the access key";
+            }
+            if (status == 403) {
+                return host(endpoint) + " denied access to " + where + " (403 " + (code == null ? "Forbidden" : code)
+                        + "): the credentials are valid but lack permission, or the region is wrong";
+            }
+            if ("AuthorizationHeaderMalformed".equals(code) || "InvalidRegion".equals(code)) {
+                return host(endpoint) + " rejected the region (r2.region, AWS_REGION): " + code;
+            }
+            return "S3 error on " + where + ": " + status + " " + (code == null ? "" : code + " ")
+                    + firstLine(service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorMessage());
+        }
+        UnknownHostException unknown = find(failure, UnknownHostException.class);
+        if (unknown != null) {
+            return "cannot resolve the endpoint host " + host(endpoint) + " (r2.endpoint, r2.account-id or"
+                    + " AWS_ENDPOINT_URL)";
+        }
+        if (find(failure, ConnectException.class) != null) {
+            return "cannot connect to the endpoint " + host(endpoint) + ": connection refused (r2.endpoint,"
+                    + " r2.account-id or AWS_ENDPOINT_URL)";
+        }
+        if (find(failure, SSLException.class) != null) {
+            return "TLS handshake with " + host(endpoint) + " failed: " + firstLine(find(failure, SSLException.class)
+                    .getMessage());
+        }
+        if (find(failure, SocketTimeoutException.class) != null) {
+            return "the endpoint " + host(endpoint) + " did not answer in time (r2.read-timeout) for " + where;
+        }
+        SdkClientException client = find(failure, SdkClientException.class);
+        if (client != null) {
+            return "cannot reach " + host(endpoint) + " for " + where + ": " + firstLine(client.getMessage());
+        }
+        return failure.getClass().getSimpleName() + " on " + where + ": " + firstLine(failure.getMessage());
+    }
+
+    /** True when retrying cannot help: the configuration is at fault. */
+    public static boolean isConfigurationError(Throwable failure) {
+        AwsServiceException service = find(failure, AwsServiceException.class);
+        if (service != null) {
+            int status = service.statusCode();
+            return status == 403 || status == 400 || (status == 404 && "NoSuchBucket".equals(
+                    service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorCode()));
+        }
+        return find(failure, UnknownHostException.class) != null;
+    }
+
+    private static String host(URI endpoint) {
+        if (endpoint == null) {
+            return "the endpoint";
+        }
+        return endpoint.getScheme() + "://" + endpoint.getHost() + (endpoint.getPort() > 0 ? ":" + endpoint.getPort() : "");
+    }
+
+    private static String firstLine(String message) {
+        if (message == null) {
+            return "";
+        }
+        int nl = message.indexOf('\n');
+        return nl < 0 ? message : message.substring(0, nl);
+    }
+
+    static <T extends Throwable> T find(Throwable failure, Class<T> type) {
+        for (Throwable t = failure; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return type.cast(t);
+            }
+            if (t.getCause() == t) {
+                break;
+            }
+        }
+        return null;
+    }
+}

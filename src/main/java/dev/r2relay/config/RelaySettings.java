@@ -1,0 +1,401 @@
+package dev.r2relay.config;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.function.Function;
+
+/**
+ * Every setting r2-relay reads, resolved once from Camel's properties (application.properties,
+ * overridden by environment variables and system properties) plus the standard AWS variables.
+ * Secrets are held here and nowhere else; {@link #toString()} never shows them.
+ */
+public final class RelaySettings {
+
+    /** Where the objects come from: a real endpoint, or none (the embedded stand-in). */
+    private final Optional<URI> endpoint;
+    private final String endpointSource;
+    private final String region;
+    private final String accessKey;
+    private final String secretKey;
+    private final String sessionToken;
+    private final String bucket;
+    private final String prefix;
+    private final boolean pathStyle;
+    private final Path inbox;
+    private final String state;
+    private final long pollInterval;
+    private final int concurrency;
+    private final int maxConnections;
+    private final Duration connectTimeout;
+    private final Duration readTimeout;
+    private final int maxAttempts;
+    private final AfterDelivery afterDelivery;
+    private final String moveBucket;
+    private final String movePrefix;
+    private final int embeddedPort;
+    private final Path samples;
+
+    /** What happens to an object in the bucket once it is delivered. */
+    public enum AfterDelivery { KEEP, DELETE, MOVE }
+
+    private RelaySettings(Lookup in) {
+        this.endpoint = resolveEndpoint(in);
+        this.endpointSource = in.endpointSource;
+        this.region = in.first("r2.region", "AWS_REGION").orElse("auto");
+        Optional<String> token = in.get("r2.api-token");
+        Optional<String> configuredKey = in.first("r2.access-key", "AWS_ACCESS_KEY_ID");
+        Optional<String> configuredSecret = in.get("r2.secret-key");
+        if (token.isPresent() && configuredSecret.isPresent()) {
+            throw new SettingsException("Set either r2.api-token (R2_API_TOKEN) or r2.secret-key"
+                    + " (R2_SECRET_KEY), not both: the secret is derived from the API token.");
+        }
+        this.accessKey = configuredKey.orElse(null);
+        this.secretKey = token.map(RelaySettings::secretFromApiToken)
+                .or(() -> configuredSecret)
+                .or(() -> in.env("AWS_SECRET_ACCESS_KEY"))
+                .orElse(null);
+        this.sessionToken = in.first("r2.session-token", "AWS_SESSION_TOKEN").orElse(null);
+        this.bucket = in.get("r2.bucket").orElse(endpoint.isEmpty() ? "r2-relay-local" : null);
+        this.prefix = in.get("r2.prefix").orElse("");
+        this.pathStyle = in.bool("r2.path-style", true);
+        this.inbox = Path.of(in.get("relay.inbox").orElse("inbox/")).toAbsolutePath().normalize();
+        this.state = in.get("relay.state").orElse("data/");
+        this.pollInterval = in.positiveLong("relay.poll-interval", 5000);
+        this.concurrency = (int) in.positiveLong("relay.concurrency", 8);
+        this.maxConnections = (int) in.positiveLong("r2.max-connections", Math.max(16, concurrency * 2L));
+        this.connectTimeout = Duration.ofMillis(in.positiveLong("r2.connect-timeout", 5_000));
+        this.readTimeout = Duration.ofMillis(in.positiveLong("r2.read-timeout", 60_000));
+        this.maxAttempts = (int) in.positiveLong("r2.max-attempts", 5);
+        this.afterDelivery = in.enumValue("relay.after-delivery", AfterDelivery.KEEP);
+        this.moveBucket = in.get("relay.move-bucket").orElse(null);
+        this.movePrefix = in.get("relay.move-prefix").orElse("");
+        this.embeddedPort = (int) in.nonNegativeLong("relay.embedded.port", 9500);
+        this.samples = Path.of(in.get("relay.embedded.samples").orElse("samples/"));
+        validate();
+    }
+
+    /** Reads the settings through {@code lookup} (a Camel property resolver) and the process environment. */
+    public static RelaySettings from(Function<String, Optional<String>> lookup) {
+        return from(lookup, System::getenv);
+    }
+
+    static RelaySettings from(Function<String, Optional<String>> lookup, Function<String, String> env) {
+        return new RelaySettings(new Lookup(lookup, env));
+    }
+
+    /** The secret access key of an R2 API token: the SHA-256 of the token value, lowercase hex. */
+    public static String secretFromApiToken(String tokenValue) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest(tokenValue.getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
+        }
+    }
+
+    private static Optional<URI> resolveEndpoint(Lookup in) {
+        Optional<String> explicit = in.get("r2.endpoint");
+        if (explicit.isPresent()) {
+            in.endpointSource = "r2.endpoint";
+            return Optional.of(parseEndpoint("r2.endpoint (R2_ENDPOINT)", explicit.get()));
+        }
+        Optional<String> account = in.get("r2.account-id");
+        if (account.isPresent()) {
+            String id = account.get().trim();
+            if (!id.matches("[0-9a-fA-F]{32}")) {
+                throw new SettingsException("r2.account-id (R2_ACCOUNT_ID) must be the 32-character"
+                        + " hexadecimal account id shown in the Cloudflare dashboard, got '" + id + "'");
+            }
+            String jurisdiction = in.get("r2.jurisdiction").map(j -> j.trim().toLowerCase(Locale.ROOT))
+                    .orElse("");
+            if (!jurisdiction.isEmpty() && !jurisdiction.matches("eu|fedramp|us")) {
+                throw new SettingsException("r2.jurisdiction (R2_JURISDICTION) must be empty, eu, fedramp"
+                        + " or us, got '" + jurisdiction + "'");
+            }
+            String host = id + (jurisdiction.isEmpty() ? "" : "." + jurisdiction) + ".r2.cloudflarestorage.com";
+            in.endpointSource = "r2.account-id";
+            return Optional.of(URI.create("https://" + host));
+        }
+        Optional<String> aws = in.env("AWS_ENDPOINT_URL");
+        if (aws.isPresent()) {
+            in.endpointSource = "AWS_ENDPOINT_URL";
+            return Optional.of(parseEndpoint("AWS_ENDPOINT_URL", aws.get()));
+        }
+        in.endpointSource = "embedded";
+        return Optional.empty();
+    }
+
+    private static URI parseEndpoint(String name, String value) {
+        try {
+            URI uri = new URI(value.trim());
+            String scheme = uri.getScheme();
+            if (scheme == null || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
+                throw new SettingsException(name + " must be an http:// or https:// URL with a host, got '"
+                        + value + "'");
+            }
+            if (uri.getUserInfo() != null) {
+                throw new SettingsException(name + " must not carry credentials; set r2.access-key and"
+                        + " r2.secret-key instead");
+            }
+            return uri;
+        } catch (URISyntaxException e) {
+            throw new SettingsException(name + " is not a valid URL: '" + value + "' (" + e.getReason() + ")");
+        }
+    }
+
+    private void validate() {
+        if (endpoint.isPresent()) {
+            if (accessKey == null || accessKey.isBlank()) {
+                throw new SettingsException("No access key: set r2.access-key (R2_ACCESS_KEY) or"
+                        + " AWS_ACCESS_KEY_ID, the R2 API token's id");
+            }
+            if (secretKey == null || secretKey.isBlank()) {
+                throw new SettingsException("No secret: set r2.api-token (R2_API_TOKEN), r2.secret-key"
+                        + " (R2_SECRET_KEY) or AWS_SECRET_ACCESS_KEY");
+            }
+            if (bucket == null || bucket.isBlank()) {
+                throw new SettingsException("No bucket: set r2.bucket (R2_BUCKET)");
+            }
+        }
+        if (bucket != null && !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+            throw new SettingsException("r2.bucket (R2_BUCKET) '" + bucket + "' is not a valid bucket name:"
+                    + " 3 to 63 lowercase letters, digits, dots and hyphens");
+        }
+        if (afterDelivery == AfterDelivery.MOVE) {
+            boolean sameBucket = moveBucket == null || moveBucket.equals(bucket);
+            if (sameBucket && movePrefix.isEmpty()) {
+                throw new SettingsException("relay.after-delivery=move needs relay.move-bucket"
+                        + " (RELAY_MOVE_BUCKET) or relay.move-prefix (RELAY_MOVE_PREFIX)");
+            }
+            if (sameBucket && movePrefix.startsWith(prefix)) {
+                throw new SettingsException("relay.move-prefix '" + movePrefix + "' lies under r2.prefix '"
+                        + prefix + "' in the same bucket: moved objects would be delivered again");
+            }
+        }
+    }
+
+    public Optional<URI> endpoint() {
+        return endpoint;
+    }
+
+    /** Which setting gave the endpoint: r2.endpoint, r2.account-id, AWS_ENDPOINT_URL or embedded. */
+    public String endpointSource() {
+        return endpointSource;
+    }
+
+    public boolean embedded() {
+        return endpoint.isEmpty();
+    }
+
+    public String region() {
+        return region;
+    }
+
+    public String accessKey() {
+        return accessKey;
+    }
+
+    public String secretKey() {
+        return secretKey;
+    }
+
+    public String sessionToken() {
+        return sessionToken;
+    }
+
+    public String bucket() {
+        return bucket;
+    }
+
+    public String prefix() {
+        return prefix;
+    }
+
+    public boolean pathStyle() {
+        return pathStyle;
+    }
+
+    public Path inbox() {
+        return inbox;
+    }
+
+    public String state() {
+        return state;
+    }
+
+    public long pollInterval() {
+        return pollInterval;
+    }
+
+    public int concurrency() {
+        return concurrency;
+    }
+
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    public Duration connectTimeout() {
+        return connectTimeout;
+    }
+
+    public Duration readTimeout() {
+        return readTimeout;
+    }
+
+    public int maxAttempts() {
+        return maxAttempts;
+    }
+
+    public AfterDelivery afterDelivery() {
+        return afterDelivery;
+    }
+
+    public String moveBucket() {
+        return moveBucket == null ? bucket : moveBucket;
+    }
+
+    public String movePrefix() {
+        return movePrefix;
+    }
+
+    public int embeddedPort() {
+        return embeddedPort;
+    }
+
+    public Path samples() {
+        return samples;
+    }
+
+    /** A copy pointed at another endpoint with other credentials (used for the embedded stand-in). */
+    public RelaySettings withEndpoint(URI newEndpoint, String newAccessKey, String newSecretKey) {
+        return new RelaySettings(this, newEndpoint, newAccessKey, newSecretKey);
+    }
+
+    private RelaySettings(RelaySettings base, URI newEndpoint, String newAccessKey, String newSecretKey) {
+        this.endpoint = Optional.of(newEndpoint);
+        this.endpointSource = base.endpointSource;
+        this.region = base.region;
+        this.accessKey = newAccessKey;
+        this.secretKey = newSecretKey;
+        this.sessionToken = null;
+        this.bucket = base.bucket;
+        this.prefix = base.prefix;
+        this.pathStyle = true;
+        this.inbox = base.inbox;
+        this.state = base.state;
+        this.pollInterval = base.pollInterval;
+        this.concurrency = base.concurrency;
+        this.maxConnections = base.maxConnections;
+        this.connectTimeout = base.connectTimeout;
+        this.readTimeout = base.readTimeout;
+        this.maxAttempts = base.maxAttempts;
+        this.afterDelivery = base.afterDelivery;
+        this.moveBucket = base.moveBucket;
+        this.movePrefix = base.movePrefix;
+        this.embeddedPort = base.embeddedPort;
+        this.samples = base.samples;
+    }
+
+    /** Names the endpoint host, bucket and prefix; never a credential. */
+    @Override
+    public String toString() {
+        return "endpoint=" + endpoint.map(URI::toString).orElse("embedded") + " bucket=" + bucket
+                + (prefix.isEmpty() ? "" : " prefix=" + prefix) + " region=" + region;
+    }
+
+    /** Property look-ups with Camel's key as the name users see in errors. */
+    private static final class Lookup {
+        private final Function<String, Optional<String>> properties;
+        private final Function<String, String> environment;
+        private String endpointSource;
+
+        Lookup(Function<String, Optional<String>> properties, Function<String, String> environment) {
+            this.properties = properties;
+            this.environment = environment;
+        }
+
+        Optional<String> get(String key) {
+            return properties.apply(key).map(String::trim).filter(v -> !v.isEmpty());
+        }
+
+        Optional<String> env(String name) {
+            return Optional.ofNullable(environment.apply(name)).map(String::trim).filter(v -> !v.isEmpty());
+        }
+
+        Optional<String> first(String key, String envName) {
+            return get(key).or(() -> env(envName));
+        }
+
+        boolean bool(String key, boolean fallback) {
+            Optional<String> value = get(key);
+            if (value.isEmpty()) {
+                return fallback;
+            }
+            return switch (value.get().toLowerCase(Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                default -> throw invalid(key, value.get(), "true or false");
+            };
+        }
+
+        long positiveLong(String key, long fallback) {
+            long value = nonNegativeLong(key, fallback);
+            if (value == 0) {
+                throw invalid(key, "0", "a whole number above 0");
+            }
+            return value;
+        }
+
+        long nonNegativeLong(String key, long fallback) {
+            Optional<String> value = get(key);
+            if (value.isEmpty()) {
+                return fallback;
+            }
+            try {
+                long parsed = Long.parseLong(value.get());
+                if (parsed < 0) {
+                    throw invalid(key, value.get(), "a whole number, 0 or above");
+                }
+                return parsed;
+            } catch (NumberFormatException e) {
+                throw invalid(key, value.get(), "a whole number");
+            }
+        }
+
+        <E extends Enum<E>> E enumValue(String key, E fallback) {
+            Optional<String> value = get(key);
+            if (value.isEmpty()) {
+                return fallback;
+            }
+            try {
+                return Enum.valueOf(fallback.getDeclaringClass(), value.get().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                StringBuilder allowed = new StringBuilder();
+                for (E constant : fallback.getDeclaringClass().getEnumConstants()) {
+                    allowed.append(allowed.length() == 0 ? "" : ", ").append(constant.name().toLowerCase(Locale.ROOT));
+                }
+                throw invalid(key, value.get(), "one of " + allowed);
+            }
+        }
+
+        private static SettingsException invalid(String key, String value, String expected) {
+            return new SettingsException(key + " (" + envName(key) + ") must be " + expected + ", got '"
+                    + value + "'");
+        }
+    }
+
+    /** The environment variable Camel maps onto a property: r2.api-token is R2_API_TOKEN. */
+    public static String envName(String key) {
+        return key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+}

@@ -1,0 +1,81 @@
+package dev.r2relay.delivery;
+
+import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.client.S3Errors;
+import java.net.URI;
+import java.util.concurrent.TimeUnit;
+import org.apache.camel.Exchange;
+import org.apache.camel.Message;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The last step of every delivery: records the outcome in the ledger and logs one line for it. */
+public final class DeliveryRecorder {
+
+    private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay.delivered");
+    private static final Logger REJECTS = LoggerFactory.getLogger("dev.r2relay.rejected");
+
+    private static final Logger FAILURES = LoggerFactory.getLogger("dev.r2relay.failed");
+
+    private final DeliveryLedger ledger;
+    private final URI endpoint;
+
+    public DeliveryRecorder(DeliveryLedger ledger, URI endpoint) {
+        this.ledger = ledger;
+        this.endpoint = endpoint;
+    }
+
+    /** Records the object as delivered; call only once the target holds it durably. */
+    public void delivered(Exchange exchange) {
+        Message m = exchange.getMessage();
+        String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
+        String key = m.getHeader(RelayHeaders.KEY, String.class);
+        long size = m.getHeader(RelayHeaders.SIZE, -1L, Long.class);
+        String target = m.getHeader(RelayHeaders.TARGET, String.class);
+        ledger.recordDelivered(bucket, key, m.getHeader(RelayHeaders.ETAG, String.class), size, target);
+        Long started = m.getHeader(RelayHeaders.STARTED, Long.class);
+        long ms = started == null ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+        LOG.info("delivered bucket={} key={} size={} target={} ms={}", bucket,
+                RejectedKeyException.printable(key), size, target, ms);
+    }
+
+    /** Records a key the target refused, so it is not tried again until its ETag changes. */
+    public void rejected(Exchange exchange) {
+        Message m = exchange.getMessage();
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        String reason = cause == null ? "rejected" : cause.getMessage();
+        String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
+        String key = m.getHeader(RelayHeaders.KEY, String.class);
+        ledger.recordRejected(bucket, key, m.getHeader(RelayHeaders.ETAG, String.class), reason);
+        REJECTS.warn("not delivered bucket={} {}; recorded as rejected until the object changes", bucket, reason);
+    }
+
+    /** A delivery failed: nothing is recorded, so the object is tried again at the next poll. */
+    public void failed(Exchange exchange) {
+        Message m = exchange.getMessage();
+        String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
+        String key = m.getHeader(RelayHeaders.KEY, String.class);
+        FAILURES.warn("not delivered bucket={} key={}: {}; it stays in the bucket and is tried again at the next poll",
+                bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
+    }
+
+    /** A listing failed; the next poll tries again. */
+    public void pollFailed(Exchange exchange) {
+        String bucket = exchange.getContext().resolvePropertyPlaceholders("{{r2.bucket}}");
+        FAILURES.warn("poll failed: {}; trying again at the next poll", cause(exchange, bucket, null));
+    }
+
+    /** Deleting or moving a delivered object failed; it stays delivered and recorded. */
+    public void cleanupFailed(Exchange exchange) {
+        Message m = exchange.getMessage();
+        String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
+        String key = m.getHeader(RelayHeaders.KEY, String.class);
+        FAILURES.warn("delivered but not cleaned up bucket={} key={}: {}; it is recorded and will not be"
+                + " delivered again", bucket, RejectedKeyException.printable(key), cause(exchange, bucket, key));
+    }
+
+    private String cause(Exchange exchange, String bucket, String key) {
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        return cause == null ? "unknown failure" : S3Errors.describe(cause, endpoint, bucket, key);
+    }
+}

@@ -1,0 +1,84 @@
+package dev.r2relay.delivery;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Maps an object key to a path below the inbox, keeping the key's folders, or rejects it. A key
+ * never lands outside the inbox: '..' and '.' segments, a leading '/', backslashes, NUL and
+ * drive letters are refused, as are segments over the file system's 255-byte name limit.
+ * Empty segments ({@code a//b}) collapse, so {@code a//b} and {@code a/b} share one file.
+ */
+public final class SafeKeyPaths {
+
+    /** The longest file name Linux, macOS and Windows file systems take, in bytes. */
+    public static final int MAX_NAME_BYTES = 255;
+    /** The longest path Linux takes, in bytes. */
+    public static final int MAX_PATH_BYTES = 4095;
+
+    private SafeKeyPaths() {
+    }
+
+    /** The path of {@code key} below {@code inbox}, or a {@link RejectedKeyException} saying why not. */
+    public static Path resolve(Path inbox, String key) {
+        String reason = unsafeReason(key);
+        if (reason != null) {
+            throw new RejectedKeyException(key, reason);
+        }
+        List<String> segments = new ArrayList<>();
+        for (String segment : key.split("/", -1)) {
+            if (segment.isEmpty()) {
+                continue;
+            }
+            if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+                throw new RejectedKeyException(key, "a path segment is longer than " + MAX_NAME_BYTES + " bytes");
+            }
+            segments.add(segment);
+        }
+        Path root = inbox.toAbsolutePath().normalize();
+        Path target = root;
+        for (String segment : segments) {
+            target = target.resolve(segment);
+        }
+        target = target.normalize();
+        if (!target.startsWith(root) || target.equals(root)) {
+            throw new RejectedKeyException(key, "it would land outside the inbox");
+        }
+        if (target.toString().getBytes(StandardCharsets.UTF_8).length > MAX_PATH_BYTES) {
+            throw new RejectedKeyException(key, "the path would be longer than " + MAX_PATH_BYTES + " bytes");
+        }
+        return target;
+    }
+
+    private static String unsafeReason(String key) {
+        if (key.isEmpty()) {
+            return "it is empty";
+        }
+        if (key.indexOf('\0') >= 0) {
+            return "it contains a NUL character";
+        }
+        if (key.indexOf('\\') >= 0) {
+            return "it contains a backslash";
+        }
+        if (key.startsWith("/")) {
+            return "it starts with '/'";
+        }
+        if (key.length() >= 2 && key.charAt(1) == ':' && Character.isLetter(key.charAt(0))) {
+            return "it starts with a drive letter";
+        }
+        if (key.endsWith("/")) {
+            return "it is a folder marker";
+        }
+        for (String segment : key.split("/", -1)) {
+            if (segment.equals("..")) {
+                return "it has a '..' segment";
+            }
+            if (segment.equals(".")) {
+                return "it has a '.' segment";
+            }
+        }
+        return null;
+    }
+}

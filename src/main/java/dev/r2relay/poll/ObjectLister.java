@@ -1,0 +1,142 @@
+package dev.r2relay.poll;
+
+import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.state.ObjectRef;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.Iterator;
+import java.util.List;
+import java.util.NoSuchElementException;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
+import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.S3Object;
+
+/**
+ * Lists a bucket under a prefix, page by page, and yields the objects the ledger has not settled
+ * at their current ETag. Nothing is downloaded here, and only one page (at most 1,000 keys) is
+ * held at a time, so memory does not grow with the bucket.
+ */
+public final class ObjectLister {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ObjectLister.class);
+
+    private final S3Client s3;
+    private final DeliveryLedger ledger;
+    private final String bucket;
+    private final String prefix;
+
+    public ObjectLister(S3Client s3, DeliveryLedger ledger, String bucket, String prefix) {
+        this.s3 = s3;
+        this.ledger = ledger;
+        this.bucket = bucket;
+        this.prefix = prefix;
+    }
+
+    /** A lazy sequence of the objects still to deliver; each call starts a fresh listing. */
+    public Iterator<ObjectRef> newObjects() {
+        return new NewObjects();
+    }
+
+    /** Walks the pages, following the continuation token until the listing is no longer truncated. */
+    private final class NewObjects implements Iterator<ObjectRef> {
+        private final FolderMarks marks = new FolderMarks();
+        private final Deque<ObjectRef> ready = new ArrayDeque<>();
+        private String continuation;
+        private boolean lastPage;
+        private int listed;
+        private int fresh;
+
+        @Override
+        public boolean hasNext() {
+            while (ready.isEmpty() && !lastPage) {
+                nextPage();
+            }
+            if (ready.isEmpty() && lastPage) {
+                LOG.debug("Listed {} objects in {}/{}, {} to deliver", listed, bucket, prefix, fresh);
+            }
+            return !ready.isEmpty();
+        }
+
+        @Override
+        public ObjectRef next() {
+            if (!hasNext()) {
+                throw new NoSuchElementException();
+            }
+            return ready.poll();
+        }
+
+        private void nextPage() {
+            ListObjectsV2Request.Builder request = ListObjectsV2Request.builder().bucket(bucket).maxKeys(1000);
+            if (!prefix.isEmpty()) {
+                request.prefix(prefix);
+            }
+            if (continuation != null) {
+                request.continuationToken(continuation);
+            }
+            ListObjectsV2Response page = s3.listObjectsV2(request.build());
+            List<ObjectRef> released = new ArrayList<>();
+            for (S3Object o : page.contents()) {
+                listed++;
+                if (o.key().endsWith("/")) {
+                    continue; // a folder marker, not content
+                }
+                marks.offer(new ObjectRef(bucket, o.key(), ObjectRef.bareEtag(o.eTag()), o.size(),
+                        o.lastModified(), false), released);
+            }
+            continuation = page.nextContinuationToken();
+            lastPage = !Boolean.TRUE.equals(page.isTruncated()) || continuation == null;
+            if (lastPage) {
+                marks.drain(released);
+            }
+            Set<String> settled = ledger.settled(bucket, released);
+            for (ObjectRef o : released) {
+                if (!settled.contains(o.key())) {
+                    ready.add(o);
+                    fresh++;
+                }
+            }
+        }
+    }
+
+    /**
+     * Marks keys that other keys continue with a '/' ({@code a/b} when {@code a/b/c} exists), so that
+     * a file target can give them one outcome whatever the order of delivery. Relies on the
+     * listing's order: every key between {@code k} and {@code k + "/"} starts with {@code k} and
+     * continues with a character below '/', so a key stays pending only while such keys follow it.
+     */
+    static final class FolderMarks {
+        private final Deque<ObjectRef> pending = new ArrayDeque<>();
+
+        void offer(ObjectRef next, List<ObjectRef> released) {
+            String key = next.key();
+            while (!pending.isEmpty()) {
+                ObjectRef top = pending.peek();
+                String t = top.key();
+                if (key.startsWith(t) && key.length() > t.length()) {
+                    char c = key.charAt(t.length());
+                    if (c == '/') {
+                        pending.pop();
+                        released.add(new ObjectRef(top.bucket(), t, top.etag(), top.size(), top.lastModified(), true));
+                        continue;
+                    }
+                    if (c < '/') {
+                        break;
+                    }
+                }
+                released.add(pending.pop());
+            }
+            pending.push(next);
+        }
+
+        void drain(List<ObjectRef> released) {
+            while (!pending.isEmpty()) {
+                released.add(pending.pop());
+            }
+        }
+    }
+}

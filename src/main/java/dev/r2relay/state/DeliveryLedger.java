@@ -1,0 +1,220 @@
+package dev.r2relay.state;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import javax.sql.DataSource;
+import org.h2.jdbcx.JdbcConnectionPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable record of what was delivered or rejected, one row per bucket and key holding the
+ * ETag it was decided for: an object whose ETag changed is new again. Embedded H2 under
+ * {@code relay.state} by default.
+ */
+public final class DeliveryLedger implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(DeliveryLedger.class);
+    private static final int LOOKUP_BATCH = 500;
+
+    /** How an object was settled. */
+    public enum Outcome { DELIVERED, REJECTED }
+
+    private final DataSource dataSource;
+    private final AutoCloseable closer;
+    private final String description;
+
+    private DeliveryLedger(DataSource dataSource, AutoCloseable closer, String description) {
+        this.dataSource = dataSource;
+        this.closer = closer;
+        this.description = description;
+    }
+
+    /**
+     * Opens the ledger named by {@code relay.state}: a folder for the embedded store. Fails with a
+     * message naming the setting when the store cannot be opened or another process holds it.
+     */
+    public static DeliveryLedger open(String state) {
+        String url;
+        String description;
+        Path folder = Path.of(state).toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(folder);
+        } catch (Exception e) {
+            throw new LedgerException("relay.state (RELAY_STATE): cannot create the state folder " + folder
+                    + ": " + e.getMessage(), e);
+        }
+        // WRITE_DELAY=0: a recorded delivery is written out at commit, so a crash loses none
+        url = "jdbc:h2:file:" + folder.resolve("ledger") + ";WRITE_DELAY=0";
+        description = folder.resolve("ledger.mv.db").toString();
+        JdbcConnectionPool pool = JdbcConnectionPool.create(url, "relay", "");
+        DeliveryLedger ledger = new DeliveryLedger(pool, pool::dispose, description);
+        ledger.createSchema();
+        return ledger;
+    }
+
+    private void createSchema() {
+        try (Connection c = connection(); Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE IF NOT EXISTS relay_ledger ("
+                    + " bucket VARCHAR(255) NOT NULL,"
+                    + " object_key VARCHAR(1100) NOT NULL,"
+                    + " etag VARCHAR(200) NOT NULL,"
+                    + " outcome VARCHAR(16) NOT NULL,"
+                    + " size BIGINT,"
+                    + " target VARCHAR(4200),"
+                    + " reason VARCHAR(1000),"
+                    + " recorded_at TIMESTAMP NOT NULL,"
+                    + " PRIMARY KEY (bucket, object_key))");
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state (RELAY_STATE): cannot prepare the ledger " + description
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    private Connection connection() throws SQLException {
+        try {
+            return dataSource.getConnection();
+        } catch (SQLException e) {
+            String message = e.getMessage() == null ? "" : e.getMessage();
+            if (message.contains("already in use") || message.contains("locked")) {
+                throw new LedgerException("relay.state (RELAY_STATE): the ledger " + description
+                        + " is held by another process (is another r2-relay running on the same state folder?)",
+                        e);
+            }
+            throw new LedgerException("relay.state (RELAY_STATE): cannot open the ledger " + description + ": "
+                    + message, e);
+        }
+    }
+
+    /** Where the ledger lives, for the start-up summary. */
+    public String description() {
+        return description;
+    }
+
+    /** Checks that the store answers; used at start-up so a broken store fails fast. */
+    public long count() {
+        try (Connection c = connection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM relay_ledger")) {
+            rs.next();
+            return rs.getLong(1);
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state: cannot read the ledger " + description + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The keys among {@code objects} already settled (delivered or rejected) at their listed ETag. */
+    public Set<String> settled(String bucket, List<ObjectRef> objects) {
+        Set<String> settled = new HashSet<>();
+        try (Connection c = connection()) {
+            for (int from = 0; from < objects.size(); from += LOOKUP_BATCH) {
+                List<ObjectRef> batch = objects.subList(from, Math.min(objects.size(), from + LOOKUP_BATCH));
+                StringBuilder sql = new StringBuilder(
+                        "SELECT object_key, etag FROM relay_ledger WHERE bucket = ? AND object_key IN (");
+                for (int i = 0; i < batch.size(); i++) {
+                    sql.append(i == 0 ? "?" : ",?");
+                }
+                sql.append(')');
+                try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                    ps.setString(1, bucket);
+                    for (int i = 0; i < batch.size(); i++) {
+                        ps.setString(i + 2, batch.get(i).key());
+                    }
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            settled.add(rs.getString(1) + '\u0000' + rs.getString(2));
+                        }
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state: cannot read the ledger " + description + ": " + e.getMessage(), e);
+        }
+        Set<String> keys = new HashSet<>();
+        for (ObjectRef o : objects) {
+            if (settled.contains(o.key() + '\u0000' + o.etag())) {
+                keys.add(o.key());
+            }
+        }
+        return keys;
+    }
+
+    /** The ETag recorded for a key, or null. */
+    public String recordedEtag(String bucket, String key) {
+        try (Connection c = connection();
+             PreparedStatement ps = c.prepareStatement(
+                     "SELECT etag FROM relay_ledger WHERE bucket = ? AND object_key = ?")) {
+            ps.setString(1, bucket);
+            ps.setString(2, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state: cannot read the ledger " + description + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void recordDelivered(String bucket, String key, String etag, long size, String target) {
+        record(bucket, key, etag, Outcome.DELIVERED, size, target, null);
+    }
+
+    public void recordRejected(String bucket, String key, String etag, String reason) {
+        record(bucket, key, etag, Outcome.REJECTED, -1, null, reason);
+    }
+
+    private void record(String bucket, String key, String etag, Outcome outcome, long size, String target,
+                        String reason) {
+        String sql = "MERGE INTO relay_ledger t USING (VALUES (CAST(? AS VARCHAR(255)), CAST(? AS VARCHAR(1100))))"
+                + " s(bucket, object_key) ON t.bucket = s.bucket AND t.object_key = s.object_key"
+                + " WHEN MATCHED THEN UPDATE SET etag = ?, outcome = ?, size = ?, target = ?, reason = ?,"
+                + " recorded_at = ?"
+                + " WHEN NOT MATCHED THEN INSERT (bucket, object_key, etag, outcome, size, target, reason,"
+                + " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+        Timestamp now = Timestamp.from(Instant.now());
+        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, bucket);
+            ps.setString(2, key);
+            ps.setString(3, etag);
+            ps.setString(4, outcome.name());
+            ps.setLong(5, size);
+            ps.setString(6, target);
+            ps.setString(7, truncate(reason));
+            ps.setTimestamp(8, now);
+            ps.setString(9, bucket);
+            ps.setString(10, key);
+            ps.setString(11, etag);
+            ps.setString(12, outcome.name());
+            ps.setLong(13, size);
+            ps.setString(14, target);
+            ps.setString(15, truncate(reason));
+            ps.setTimestamp(16, now);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state: cannot record " + outcome.name().toLowerCase() + " '" + key
+                    + "' in " + description + ": " + e.getMessage(), e);
+        }
+        LOG.debug("Recorded {} {}/{} etag={}", outcome, bucket, key, etag);
+    }
+
+    private static String truncate(String reason) {
+        return reason == null || reason.length() <= 1000 ? reason : reason.substring(0, 1000);
+    }
+
+    @Override
+    public void close() {
+        try {
+            closer.close();
+        } catch (Exception e) {
+            LOG.warn("Closing the ledger {} failed: {}", description, e.getMessage());
+        }
+    }
+}
