@@ -11,6 +11,7 @@ import software.amazon.awssdk.services.s3.model.CopyObjectRequest;
 import software.amazon.awssdk.services.s3.model.DeleteObjectRequest;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
+import software.amazon.awssdk.services.s3.model.S3Exception;
 
 /**
  * Deletes or moves (copy, then delete) an object once it is delivered and recorded. Only the
@@ -63,9 +64,19 @@ public final class SourceCleanup {
                     .build());
             LOG.debug("Copied {}/{} to {}/{}", bucket, key, moveBucket, destination);
         }
-        // LIMITATION: S3 has no conditional delete that R2 is known to honour; an overwrite in the
-        // moments between the HEAD above and this DELETE would be lost.
-        s3.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(key).build());
+        // LIMITATION: a server that ignores If-Match on DELETE would lose an overwrite made in the
+        // moments between the HEAD above and this request; AWS S3 honours it, R2 does not document it.
+        try {
+            s3.deleteObject(DeleteObjectRequest.builder().bucket(bucket).key(key).ifMatch(head.eTag()).build());
+        } catch (S3Exception e) {
+            if (e.statusCode() == 412) {
+                LOG.warn("not removed: {}/{} changed while it was being {}; the new version is delivered at"
+                        + " the next poll", bucket, RejectedKeyException.printable(key),
+                        mode == AfterDelivery.DELETE ? "deleted" : "moved");
+                return;
+            }
+            throw e;
+        }
         LOG.debug("{} {}/{}", mode == AfterDelivery.MOVE ? "Moved" : "Deleted", bucket, key);
     }
 }
