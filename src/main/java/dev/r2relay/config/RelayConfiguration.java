@@ -9,6 +9,8 @@ import dev.r2relay.delivery.SourceCleanup;
 import dev.r2relay.local.EmbeddedR2;
 import dev.r2relay.poll.ObjectLister;
 import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.trigger.TriggerParser;
+import dev.r2relay.trigger.TriggeredFetch;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 import org.apache.camel.CamelConfiguration;
@@ -65,6 +67,8 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("fileTarget", fileTarget);
         registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null)));
         registry.bind("sourceCleanup", new SourceCleanup(s3, settings));
+        registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, new TriggerParser(settings.bucket()),
+                settings.inbox(), settings.triggerDeleteFiles()));
         registry.bind("relayDeliveryPool", ExecutorService.class, deliveryPool(camel, settings.concurrency()));
 
         LOG.info("r2-relay: {} -> {} (poll every {} ms, {} at once, after delivery: {}); ledger {} holds {} objects",

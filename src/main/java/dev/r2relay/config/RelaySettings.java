@@ -42,6 +42,7 @@ public final class RelaySettings {
     private final String movePrefix;
     private final int embeddedPort;
     private final Path samples;
+    private final boolean triggerDeleteFiles;
 
     /** What happens to an object in the bucket once it is delivered. */
     public enum AfterDelivery { KEEP, DELETE, MOVE }
@@ -79,6 +80,7 @@ public final class RelaySettings {
         this.movePrefix = in.get("relay.move-prefix").orElse("");
         this.embeddedPort = (int) in.nonNegativeLong("relay.embedded.port", 9500);
         this.samples = Path.of(in.get("relay.embedded.samples").orElse("samples/"));
+        this.triggerDeleteFiles = in.bool("relay.trigger.delete-files", false);
         validate();
     }
 
@@ -276,6 +278,11 @@ public final class RelaySettings {
         return samples;
     }
 
+    /** Whether a delete event removes the delivered file (and its record). */
+    public boolean triggerDeleteFiles() {
+        return triggerDeleteFiles;
+    }
+
     /** A copy pointed at another endpoint with other credentials (used for the embedded stand-in). */
     public RelaySettings withEndpoint(URI newEndpoint, String newAccessKey, String newSecretKey) {
         return new RelaySettings(this, newEndpoint, newAccessKey, newSecretKey);
@@ -304,6 +311,7 @@ public final class RelaySettings {
         this.movePrefix = base.movePrefix;
         this.embeddedPort = base.embeddedPort;
         this.samples = base.samples;
+        this.triggerDeleteFiles = base.triggerDeleteFiles;
     }
 
     /** Names the endpoint host, bucket and prefix; never a credential. */

@@ -59,6 +59,21 @@ public final class DeliveryRecorder {
                 bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
     }
 
+    /** A delivery a trigger asked for failed; the trigger's source (queue, caller) retries it. */
+    public void triggerFailed(Exchange exchange) {
+        Message m = exchange.getMessage();
+        String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
+        String key = m.getHeader(RelayHeaders.KEY, String.class);
+        FAILURES.warn("not delivered bucket={} key={}: {}; the trigger is returned to its source to retry",
+                bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
+    }
+
+    /** A trigger that cannot be read: reported once; retrying cannot help. */
+    public void invalidTrigger(Exchange exchange) {
+        Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        FAILURES.warn("invalid trigger: {}", cause == null ? "unreadable" : cause.getMessage());
+    }
+
     /** A listing failed; the next poll tries again. */
     public void pollFailed(Exchange exchange) {
         String bucket = exchange.getContext().resolvePropertyPlaceholders("{{r2.bucket}}");

@@ -163,6 +163,18 @@ public final class DeliveryLedger implements AutoCloseable {
         }
     }
 
+    /** Drops the record of a key, so that the object is delivered again if it comes back. */
+    public void forget(String bucket, String key) {
+        try (Connection c = connection();
+             PreparedStatement ps = c.prepareStatement("DELETE FROM relay_ledger WHERE bucket = ? AND object_key = ?")) {
+            ps.setString(1, bucket);
+            ps.setString(2, key);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state: cannot update the ledger " + description + ": " + e.getMessage(), e);
+        }
+    }
+
     public void recordDelivered(String bucket, String key, String etag, long size, String target) {
         record(bucket, key, etag, Outcome.DELIVERED, size, target, null);
     }
