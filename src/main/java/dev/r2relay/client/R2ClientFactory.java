@@ -30,6 +30,11 @@ public final class R2ClientFactory {
     }
 
     public static S3Client client(RelaySettings settings) {
+        return client(settings, new RequestCounter());
+    }
+
+    /** The client, counting its requests in {@code counter}. */
+    public static S3Client client(RelaySettings settings, RequestCounter counter) {
         return S3Client.builder()
                 .endpointOverride(settings.endpoint().orElseThrow())
                 .region(Region.of(settings.region()))
@@ -50,7 +55,8 @@ public final class R2ClientFactory {
                         .retryStrategy(AwsRetryStrategy.standardRetryStrategy().toBuilder()
                                 .maxAttempts(settings.maxAttempts())
                                 .build())
-                        .addExecutionInterceptor(new StoredBytesInterceptor()))
+                        .addExecutionInterceptor(new StoredBytesInterceptor())
+                        .addExecutionInterceptor(counter))
                 .build();
     }
 

@@ -1,24 +1,24 @@
 package dev.r2relay.config;
 
 import dev.r2relay.client.R2ClientFactory;
+import dev.r2relay.client.RequestCounter;
 import dev.r2relay.client.S3Errors;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.delivery.FileTarget;
 import dev.r2relay.delivery.RelayHeaders;
 import dev.r2relay.delivery.SourceCleanup;
 import dev.r2relay.local.EmbeddedR2;
+import dev.r2relay.poll.InFlight;
 import dev.r2relay.poll.ObjectLister;
+import dev.r2relay.poll.PollSummary;
 import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.trigger.TriggerParser;
 import dev.r2relay.trigger.TriggeredFetch;
 import java.nio.file.Path;
-import java.util.concurrent.ExecutorService;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.PropertiesComponent;
-import org.apache.camel.spi.ThreadPoolProfile;
 import org.apache.camel.support.service.ServiceSupport;
-import org.apache.camel.util.concurrent.ThreadPoolRejectedPolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -45,7 +45,8 @@ public final class RelayConfiguration implements CamelConfiguration {
             // the routes name the bucket as {{r2.bucket}}; the embedded default has one of its own
             properties.addInitialProperty("r2.bucket", settings.bucket());
         }
-        S3Client s3 = R2ClientFactory.client(settings);
+        RequestCounter requests = new RequestCounter();
+        S3Client s3 = R2ClientFactory.client(settings, requests);
         S3Presigner presigner = R2ClientFactory.presigner(settings);
         DeliveryLedger ledger = DeliveryLedger.open(settings.state());
         closeOnStop(camel, "the ledger", ledger);
@@ -62,14 +63,17 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("r2Client", S3Client.class, s3);
         registry.bind("r2Presigner", S3Presigner.class, presigner);
         registry.bind("deliveryLedger", ledger);
-        registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix()));
+        InFlight inFlight = new InFlight();
+        registry.bind("requestCounter", requests);
+        registry.bind("inFlight", inFlight);
+        registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval()));
+        registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight));
         registry.bind("relayHeaders", new RelayHeaders());
         registry.bind("fileTarget", fileTarget);
         registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null)));
         registry.bind("sourceCleanup", new SourceCleanup(s3, settings));
         registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, new TriggerParser(settings.bucket()),
                 settings.inbox(), settings.triggerDeleteFiles()));
-        registry.bind("relayDeliveryPool", ExecutorService.class, deliveryPool(camel, settings.concurrency()));
 
         LOG.info("r2-relay: {} -> {} (poll every {} ms, {} at once, after delivery: {}); ledger {} holds {} objects",
                 settings, settings.inbox(), settings.pollInterval(), settings.concurrency(),
@@ -103,15 +107,6 @@ public final class RelayConfiguration implements CamelConfiguration {
             throw new StartupCheckException(S3Errors.describe(e, settings.endpoint().orElse(null),
                     settings.bucket(), null));
         }
-    }
-
-    private static ExecutorService deliveryPool(CamelContext camel, int concurrency) {
-        ThreadPoolProfile profile = new ThreadPoolProfile("relayDeliveryPool");
-        profile.setPoolSize(concurrency);
-        profile.setMaxPoolSize(concurrency);
-        profile.setMaxQueueSize(concurrency);
-        profile.setRejectedPolicy(ThreadPoolRejectedPolicy.CallerRuns);
-        return camel.getExecutorServiceManager().newThreadPool(camel, "relay-delivery", profile);
     }
 
     private static void closeOnStop(CamelContext camel, String what, AutoCloseable resource) throws Exception {

@@ -43,6 +43,7 @@ public final class RelaySettings {
     private final int embeddedPort;
     private final Path samples;
     private final boolean triggerDeleteFiles;
+    private final long summaryInterval;
 
     /** What happens to an object in the bucket once it is delivered. */
     public enum AfterDelivery { KEEP, DELETE, MOVE }
@@ -81,6 +82,7 @@ public final class RelaySettings {
         this.embeddedPort = (int) in.nonNegativeLong("relay.embedded.port", 9500);
         this.samples = Path.of(in.get("relay.embedded.samples").orElse("samples/"));
         this.triggerDeleteFiles = in.bool("relay.trigger.delete-files", false);
+        this.summaryInterval = in.positiveLong("relay.summary-interval", 60_000);
         validate();
     }
 
@@ -278,6 +280,11 @@ public final class RelaySettings {
         return samples;
     }
 
+    /** Milliseconds between INFO summaries of polling activity. */
+    public long summaryInterval() {
+        return summaryInterval;
+    }
+
     /** Whether a delete event removes the delivered file (and its record). */
     public boolean triggerDeleteFiles() {
         return triggerDeleteFiles;
@@ -312,6 +319,7 @@ public final class RelaySettings {
         this.embeddedPort = base.embeddedPort;
         this.samples = base.samples;
         this.triggerDeleteFiles = base.triggerDeleteFiles;
+        this.summaryInterval = base.summaryInterval;
     }
 
     /** Names the endpoint host, bucket and prefix; never a credential. */

@@ -29,35 +29,63 @@ public final class ObjectLister {
     private final DeliveryLedger ledger;
     private final String bucket;
     private final String prefix;
+    private final InFlight inFlight;
 
-    public ObjectLister(S3Client s3, DeliveryLedger ledger, String bucket, String prefix) {
+    public ObjectLister(S3Client s3, DeliveryLedger ledger, String bucket, String prefix, InFlight inFlight) {
         this.s3 = s3;
         this.ledger = ledger;
         this.bucket = bucket;
         this.prefix = prefix;
+        this.inFlight = inFlight;
     }
 
     /** A lazy sequence of the objects still to deliver; each call starts a fresh listing. */
-    public Iterator<ObjectRef> newObjects() {
+    public Listing newObjects() {
         return new NewObjects();
     }
 
+    /** The objects still to deliver, and what the listing saw so far. */
+    public interface Listing extends Iterator<ObjectRef> {
+        /** List requests made. */
+        int pages();
+
+        /** Keys listed, folder markers included. */
+        int listed();
+
+        /** Objects handed out for delivery. */
+        int fresh();
+    }
+
     /** Walks the pages, following the continuation token until the listing is no longer truncated. */
-    private final class NewObjects implements Iterator<ObjectRef> {
+    private final class NewObjects implements Listing {
         private final FolderMarks marks = new FolderMarks();
         private final Deque<ObjectRef> ready = new ArrayDeque<>();
         private String continuation;
+        private String startAfter;
         private boolean lastPage;
+        private int pages;
         private int listed;
         private int fresh;
+
+        @Override
+        public int pages() {
+            return pages;
+        }
+
+        @Override
+        public int listed() {
+            return listed;
+        }
+
+        @Override
+        public int fresh() {
+            return fresh;
+        }
 
         @Override
         public boolean hasNext() {
             while (ready.isEmpty() && !lastPage) {
                 nextPage();
-            }
-            if (ready.isEmpty() && lastPage) {
-                LOG.debug("Listed {} objects in {}/{}, {} to deliver", listed, bucket, prefix, fresh);
             }
             return !ready.isEmpty();
         }
@@ -77,10 +105,15 @@ public final class ObjectLister {
             }
             if (continuation != null) {
                 request.continuationToken(continuation);
+            } else if (startAfter != null) {
+                request.startAfter(startAfter);
             }
             ListObjectsV2Response page = s3.listObjectsV2(request.build());
+            pages++;
             List<ObjectRef> released = new ArrayList<>();
+            String lastKey = null;
             for (S3Object o : page.contents()) {
+                lastKey = o.key();
                 listed++;
                 if (o.key().endsWith("/")) {
                     continue; // a folder marker, not content
@@ -88,14 +121,16 @@ public final class ObjectLister {
                 marks.offer(new ObjectRef(bucket, o.key(), ObjectRef.bareEtag(o.eTag()), o.size(),
                         o.lastModified(), false), released);
             }
+            // a truncated page without a token (seen on some servers) continues after its last key
             continuation = page.nextContinuationToken();
-            lastPage = !Boolean.TRUE.equals(page.isTruncated()) || continuation == null;
+            startAfter = continuation == null ? lastKey : null;
+            lastPage = !Boolean.TRUE.equals(page.isTruncated()) || (continuation == null && lastKey == null);
             if (lastPage) {
                 marks.drain(released);
             }
             Set<String> settled = ledger.settled(bucket, released);
             for (ObjectRef o : released) {
-                if (!settled.contains(o.key())) {
+                if (!settled.contains(o.key()) && !inFlight.contains(bucket, o.key())) {
                     ready.add(o);
                     fresh++;
                 }

@@ -1,0 +1,86 @@
+package dev.r2relay.client;
+
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import software.amazon.awssdk.core.interceptor.Context;
+import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
+import software.amazon.awssdk.core.interceptor.SdkExecutionAttribute;
+
+/**
+ * Counts every HTTP request the S3 client sends, by operation, retries included, because each is
+ * billed: R2 bills listings and writes as Class A operations and reads as Class B; deletes are free.
+ */
+public final class RequestCounter implements ExecutionInterceptor {
+
+    private static final Set<String> CLASS_A = Set.of("ListObjects", "ListObjectsV2", "ListBuckets", "PutObject",
+            "CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
+            "ListMultipartUploads", "ListParts", "CreateBucket");
+    private static final Set<String> FREE = Set.of("DeleteObject", "DeleteObjects", "AbortMultipartUpload");
+
+    private final Map<String, LongAdder> attempts = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> calls = new ConcurrentHashMap<>();
+
+    @Override
+    public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
+        count(attempts, attributes);
+    }
+
+    @Override
+    public void beforeExecution(Context.BeforeExecution context, ExecutionAttributes attributes) {
+        count(calls, attributes);
+    }
+
+    private static void count(Map<String, LongAdder> counters, ExecutionAttributes attributes) {
+        String operation = attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
+        counters.computeIfAbsent(operation == null ? "Unknown" : operation, o -> new LongAdder()).increment();
+    }
+
+    /** Requests sent per operation, retries included, in name order. */
+    public Map<String, Long> requests() {
+        Map<String, Long> snapshot = new TreeMap<>();
+        attempts.forEach((operation, n) -> snapshot.put(operation, n.sum()));
+        return snapshot;
+    }
+
+    public long requests(String operation) {
+        LongAdder n = attempts.get(operation);
+        return n == null ? 0 : n.sum();
+    }
+
+    /** Requests sent again after a failed attempt. */
+    public long retries() {
+        long sent = attempts.values().stream().mapToLong(LongAdder::sum).sum();
+        long made = calls.values().stream().mapToLong(LongAdder::sum).sum();
+        return Math.max(0, sent - made);
+    }
+
+    /** R2's billing class of an operation: "A", "B" or "free". */
+    public static String billingClass(String operation) {
+        if (CLASS_A.contains(operation)) {
+            return "A";
+        }
+        return FREE.contains(operation) ? "free" : "B";
+    }
+
+    /** One line for logs: class totals, then each operation. */
+    public String summary() {
+        Map<String, Long> now = requests();
+        long a = 0;
+        long b = 0;
+        StringBuilder detail = new StringBuilder();
+        for (Map.Entry<String, Long> e : now.entrySet()) {
+            String kind = billingClass(e.getKey());
+            if (kind.equals("A")) {
+                a += e.getValue();
+            } else if (kind.equals("B")) {
+                b += e.getValue();
+            }
+            detail.append(' ').append(e.getKey()).append('=').append(e.getValue());
+        }
+        return "requests classA=" + a + " classB=" + b + " retries=" + retries() + detail;
+    }
+}

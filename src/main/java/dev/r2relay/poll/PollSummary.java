@@ -1,0 +1,50 @@
+package dev.r2relay.poll;
+
+import dev.r2relay.client.RequestCounter;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reports each poll at DEBUG, and at INFO at most once per {@code relay.summary-interval} when
+ * something happened, so that a busy relay logs a readable summary as well as its per-object lines.
+ */
+public final class PollSummary {
+
+    private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay.poll");
+
+    private final RequestCounter requests;
+    private final InFlight inFlight;
+    private final long intervalMillis;
+    private long lastInfo = System.currentTimeMillis();
+    private String lastRequests = "";
+    private long queuedSinceInfo;
+    private long pollsSinceInfo;
+
+    public PollSummary(RequestCounter requests, InFlight inFlight, long intervalMillis) {
+        this.requests = requests;
+        this.inFlight = inFlight;
+        this.intervalMillis = intervalMillis;
+    }
+
+    public synchronized void log(Exchange exchange) {
+        Object body = exchange.getMessage().getBody();
+        if (!(body instanceof ObjectLister.Listing listing)) {
+            return;
+        }
+        pollsSinceInfo++;
+        queuedSinceInfo += listing.fresh();
+        String counts = requests.summary();
+        LOG.debug("poll: {} list request(s), {} keys listed, {} queued, {} in flight; {}", listing.pages(),
+                listing.listed(), listing.fresh(), inFlight.size(), counts);
+        long now = System.currentTimeMillis();
+        if (now - lastInfo >= intervalMillis && !counts.equals(lastRequests)) {
+            LOG.info("last {} s: {} poll(s), {} object(s) queued, {} in flight; {} since start",
+                    (now - lastInfo) / 1000, pollsSinceInfo, queuedSinceInfo, inFlight.size(), counts);
+            lastInfo = now;
+            lastRequests = counts;
+            queuedSinceInfo = 0;
+            pollsSinceInfo = 0;
+        }
+    }
+}
