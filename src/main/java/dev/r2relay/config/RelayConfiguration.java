@@ -67,7 +67,8 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("requestCounter", requests);
         registry.bind("inFlight", inFlight);
         registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval()));
-        registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight));
+        registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight,
+                settings.incremental()));
         registry.bind("relayHeaders", new RelayHeaders());
         registry.bind("fileTarget", fileTarget);
         registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null)));

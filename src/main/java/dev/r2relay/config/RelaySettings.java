@@ -44,6 +44,7 @@ public final class RelaySettings {
     private final Path samples;
     private final boolean triggerDeleteFiles;
     private final long summaryInterval;
+    private final boolean incremental;
 
     /** What happens to an object in the bucket once it is delivered. */
     public enum AfterDelivery { KEEP, DELETE, MOVE }
@@ -83,6 +84,7 @@ public final class RelaySettings {
         this.samples = Path.of(in.get("relay.embedded.samples").orElse("samples/"));
         this.triggerDeleteFiles = in.bool("relay.trigger.delete-files", false);
         this.summaryInterval = in.positiveLong("relay.summary-interval", 60_000);
+        this.incremental = in.bool("relay.incremental", false);
         validate();
     }
 
@@ -280,6 +282,11 @@ public final class RelaySettings {
         return samples;
     }
 
+    /** Whether polls list from the last settled key (for keys that only grow). */
+    public boolean incremental() {
+        return incremental;
+    }
+
     /** Milliseconds between INFO summaries of polling activity. */
     public long summaryInterval() {
         return summaryInterval;
@@ -320,6 +327,7 @@ public final class RelaySettings {
         this.samples = base.samples;
         this.triggerDeleteFiles = base.triggerDeleteFiles;
         this.summaryInterval = base.summaryInterval;
+        this.incremental = base.incremental;
     }
 
     /** Names the endpoint host, bucket and prefix; never a credential. */

@@ -5,6 +5,7 @@ import dev.r2relay.state.ObjectRef;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
@@ -30,13 +31,20 @@ public final class ObjectLister {
     private final String bucket;
     private final String prefix;
     private final InFlight inFlight;
+    private final boolean incremental;
 
-    public ObjectLister(S3Client s3, DeliveryLedger ledger, String bucket, String prefix, InFlight inFlight) {
+    /**
+     * With {@code incremental}, for buckets whose new keys always sort after the old ones
+     * (date-partitioned keys), each poll lists from the last settled key instead of the start.
+     */
+    public ObjectLister(S3Client s3, DeliveryLedger ledger, String bucket, String prefix, InFlight inFlight,
+                        boolean incremental) {
         this.s3 = s3;
         this.ledger = ledger;
         this.bucket = bucket;
         this.prefix = prefix;
         this.inFlight = inFlight;
+        this.incremental = incremental;
     }
 
     /** A lazy sequence of the objects still to deliver; each call starts a fresh listing. */
@@ -60,8 +68,10 @@ public final class ObjectLister {
     private final class NewObjects implements Listing {
         private final FolderMarks marks = new FolderMarks();
         private final Deque<ObjectRef> ready = new ArrayDeque<>();
+        private final Set<String> unsettled = new HashSet<>();
+        private final Cursor cursor = new Cursor();
         private String continuation;
-        private String startAfter;
+        private String startAfter = cursor.start();
         private boolean lastPage;
         private int pages;
         private int listed;
@@ -110,16 +120,26 @@ public final class ObjectLister {
             }
             ListObjectsV2Response page = s3.listObjectsV2(request.build());
             pages++;
-            List<ObjectRef> released = new ArrayList<>();
+            List<ObjectRef> objects = new ArrayList<>(page.contents().size());
             String lastKey = null;
             for (S3Object o : page.contents()) {
                 lastKey = o.key();
                 listed++;
-                if (o.key().endsWith("/")) {
-                    continue; // a folder marker, not content
+                if (!o.key().endsWith("/")) { // a key ending in '/' is a folder marker, not content
+                    objects.add(new ObjectRef(bucket, o.key(), ObjectRef.bareEtag(o.eTag()), o.size(),
+                            o.lastModified(), false));
                 }
-                marks.offer(new ObjectRef(bucket, o.key(), ObjectRef.bareEtag(o.eTag()), o.size(),
-                        o.lastModified(), false), released);
+            }
+            Set<String> settled = ledger.settled(bucket, objects);
+            for (S3Object o : page.contents()) {
+                cursor.advance(o.key(), o.key().endsWith("/") || settled.contains(o.key()));
+            }
+            List<ObjectRef> released = new ArrayList<>();
+            for (ObjectRef o : objects) {
+                if (!settled.contains(o.key())) {
+                    unsettled.add(o.key());
+                }
+                marks.offer(o, released);
             }
             // a truncated page without a token (seen on some servers) continues after its last key
             continuation = page.nextContinuationToken();
@@ -127,13 +147,47 @@ public final class ObjectLister {
             lastPage = !Boolean.TRUE.equals(page.isTruncated()) || (continuation == null && lastKey == null);
             if (lastPage) {
                 marks.drain(released);
+                cursor.save();
             }
-            Set<String> settled = ledger.settled(bucket, released);
             for (ObjectRef o : released) {
-                if (!settled.contains(o.key()) && !inFlight.contains(bucket, o.key())) {
+                if (unsettled.remove(o.key()) && !inFlight.contains(bucket, o.key())) {
                     ready.add(o);
                     fresh++;
                 }
+            }
+        }
+    }
+
+    /**
+     * The incremental mode's position: the last key before which every listed key is settled. A
+     * poll lists after it; it never passes an object that is not delivered yet, so an object
+     * queued or failed in one poll is listed again in the next.
+     */
+    private final class Cursor {
+        private final String saved;
+        private String candidate;
+        private boolean blocked;
+
+        Cursor() {
+            this.saved = incremental ? ledger.cursor(bucket, prefix) : null;
+            this.candidate = saved;
+        }
+
+        String start() {
+            return saved;
+        }
+
+        void advance(String key, boolean settledKey) {
+            if (!settledKey) {
+                blocked = true;
+            } else if (!blocked) {
+                candidate = key;
+            }
+        }
+
+        void save() {
+            if (incremental && candidate != null && !candidate.equals(saved)) {
+                ledger.saveCursor(bucket, prefix, candidate);
             }
         }
     }

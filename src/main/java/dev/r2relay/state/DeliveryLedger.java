@@ -75,6 +75,12 @@ public final class DeliveryLedger implements AutoCloseable {
                     + " reason VARCHAR(1000),"
                     + " recorded_at TIMESTAMP NOT NULL,"
                     + " PRIMARY KEY (bucket, object_key))");
+            s.execute("CREATE TABLE IF NOT EXISTS relay_cursor ("
+                    + " bucket VARCHAR(255) NOT NULL,"
+                    + " prefix VARCHAR(1100) NOT NULL,"
+                    + " after_key VARCHAR(1100) NOT NULL,"
+                    + " updated_at TIMESTAMP NOT NULL,"
+                    + " PRIMARY KEY (bucket, prefix))");
         } catch (SQLException e) {
             throw new LedgerException("relay.state (RELAY_STATE): cannot prepare the ledger " + description
                     + ": " + e.getMessage(), e);
@@ -160,6 +166,42 @@ public final class DeliveryLedger implements AutoCloseable {
             }
         } catch (SQLException e) {
             throw new LedgerException("relay.state: cannot read the ledger " + description + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The incremental listing position for a bucket and prefix, or null. */
+    public String cursor(String bucket, String prefix) {
+        try (Connection c = connection();
+             PreparedStatement ps = c.prepareStatement(
+                     "SELECT after_key FROM relay_cursor WHERE bucket = ? AND prefix = ?")) {
+            ps.setString(1, bucket);
+            ps.setString(2, prefix);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state: cannot read the ledger " + description + ": " + e.getMessage(), e);
+        }
+    }
+
+    public void saveCursor(String bucket, String prefix, String afterKey) {
+        String sql = "MERGE INTO relay_cursor t USING (VALUES (CAST(? AS VARCHAR(255)), CAST(? AS VARCHAR(1100))))"
+                + " s(bucket, prefix) ON t.bucket = s.bucket AND t.prefix = s.prefix"
+                + " WHEN MATCHED THEN UPDATE SET after_key = ?, updated_at = ?"
+                + " WHEN NOT MATCHED THEN INSERT (bucket, prefix, after_key, updated_at) VALUES (?, ?, ?, ?)";
+        Timestamp now = Timestamp.from(Instant.now());
+        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, bucket);
+            ps.setString(2, prefix);
+            ps.setString(3, afterKey);
+            ps.setTimestamp(4, now);
+            ps.setString(5, bucket);
+            ps.setString(6, prefix);
+            ps.setString(7, afterKey);
+            ps.setTimestamp(8, now);
+            ps.executeUpdate();
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state: cannot update the ledger " + description + ": " + e.getMessage(), e);
         }
     }
 
