@@ -12,7 +12,10 @@ import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import org.apache.camel.builder.NotifyBuilder;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.EventNotifierSupport;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -21,8 +24,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
- * What a poll costs in requests, counted by the server: polls are started one at a time by
- * restarting the poll route, whose timer fires at once and then not again for an hour.
+ * What a poll costs in requests, counted by the server between the completions of two polls.
  */
 class PollRequestCountTest {
 
@@ -57,51 +59,75 @@ class PollRequestCountTest {
 
     @Test
     void aPollOfAnUnchangedBucketCostsOneListPerThousandObjectsAndNoGet() throws Exception {
-        try (RelayApp app = RelayApp.start(settings("count-full"))) {
-            awaitAllDelivered(app, "count-full");
-            long lists = server.listCount("count-full");
-            long gets = server.getCount("count-full");
-            pollOnce(app);
-            assertThat(server.listCount("count-full") - lists).isEqualTo((OBJECTS + 999) / 1000);
-            assertThat(server.getCount("count-full") - gets).isZero();
+        try (RelayApp app = RelayApp.start(RelayApp.settingsFor(server, "count-full", work))) {
+            PollCosts costs = PollCosts.watch(app, server, "count-full");
+            awaitAllDelivered(app);
+            long[] poll = costs.nextPoll();
+            assertThat(poll[0]).as("list requests").isEqualTo((OBJECTS + 999) / 1000);
+            assertThat(poll[1]).as("GET requests").isZero();
         }
     }
 
     @Test
     void anIncrementalPollOfAnUnchangedBucketCostsOneList() throws Exception {
-        Map<String, String> settings = settings("count-incremental");
+        Map<String, String> settings = RelayApp.settingsFor(server, "count-incremental", work);
         settings.put("relay.incremental", "true");
         try (RelayApp app = RelayApp.start(settings)) {
-            awaitAllDelivered(app, "count-incremental");
-            pollOnce(app); // lists the objects queued by the first poll once more, now settled: the cursor moves
-            long lists = server.listCount("count-incremental");
-            long gets = server.getCount("count-incremental");
-            pollOnce(app);
-            assertThat(server.listCount("count-incremental") - lists).isEqualTo(1);
-            assertThat(server.getCount("count-incremental") - gets).isZero();
+            PollCosts costs = PollCosts.watch(app, server, "count-incremental");
+            awaitAllDelivered(app);
+            costs.nextPoll(); // may list the objects queued by the first poll once more; the cursor then moves
+            long[] poll = costs.nextPoll();
+            assertThat(poll[0]).as("list requests").isEqualTo(1);
+            assertThat(poll[1]).as("GET requests").isZero();
 
             s3.putObject(b -> b.bucket("count-incremental").key("2024/08/09/new.json"), RequestBody.fromString("new"));
-            pollOnce(app);
             await().atMost(Duration.ofSeconds(30)).until(() -> work.resolve("inbox/2024/08/09/new.json").toFile().exists());
         }
     }
 
-    private Map<String, String> settings(String bucket) {
-        Map<String, String> settings = RelayApp.settingsFor(server, bucket, work);
-        settings.put("relay.poll-interval", "3600000");
-        return settings;
-    }
-
-    private void awaitAllDelivered(RelayApp app, String bucket) {
+    private void awaitAllDelivered(RelayApp app) {
         await().atMost(Duration.ofMinutes(2)).until(() -> app.ledger().count() == OBJECTS);
         await().atMost(Duration.ofSeconds(30)).until(() -> app.camel().getRegistry()
                 .lookupByNameAndType("inFlight", InFlight.class).size() == 0);
     }
 
-    private static void pollOnce(RelayApp app) throws Exception {
-        NotifyBuilder polled = new NotifyBuilder(app.camel()).fromRoute("poll-bucket").whenCompleted(1).create();
-        app.camel().getRouteController().stopRoute("poll-bucket");
-        app.camel().getRouteController().startRoute("poll-bucket");
-        assertThat(polled.matches(60, TimeUnit.SECONDS)).as("a poll completed").isTrue();
+    /**
+     * Server-side request counts taken as each poll exchange completes, in the poll's own thread,
+     * so that consecutive snapshots bound exactly one poll (polls never overlap).
+     */
+    private static final class PollCosts extends EventNotifierSupport {
+        private final S3ProxyServer server;
+        private final String bucket;
+        private final BlockingQueue<long[]> snapshots = new LinkedBlockingQueue<>();
+
+        private PollCosts(S3ProxyServer server, String bucket) {
+            this.server = server;
+            this.bucket = bucket;
+        }
+
+        static PollCosts watch(RelayApp app, S3ProxyServer server, String bucket) throws Exception {
+            PollCosts costs = new PollCosts(server, bucket);
+            app.camel().getManagementStrategy().addEventNotifier(costs);
+            costs.start();
+            return costs;
+        }
+
+        @Override
+        public void notify(CamelEvent event) {
+            if (event instanceof CamelEvent.ExchangeCompletedEvent done
+                    && "poll-bucket".equals(done.getExchange().getFromRouteId())) {
+                snapshots.add(new long[] {server.listCount(bucket), server.getCount(bucket)});
+            }
+        }
+
+        /** The list and GET requests of the next whole poll from now. */
+        long[] nextPoll() throws InterruptedException {
+            snapshots.clear();
+            long[] before = snapshots.poll(60, TimeUnit.SECONDS);
+            long[] after = snapshots.poll(60, TimeUnit.SECONDS);
+            assertThat(before).as("a poll completed").isNotNull();
+            assertThat(after).as("the next poll completed").isNotNull();
+            return new long[] {after[0] - before[0], after[1] - before[1]};
+        }
     }
 }
