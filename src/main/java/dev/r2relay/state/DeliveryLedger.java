@@ -234,6 +234,26 @@ public final class DeliveryLedger implements AutoCloseable {
                 + " WHEN NOT MATCHED THEN INSERT (bucket, object_key, etag, outcome, size, target, reason,"
                 + " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
         Timestamp now = Timestamp.from(Instant.now());
+        try {
+            merge(sql, bucket, key, etag, outcome, size, target, reason, now);
+        } catch (SQLException e) {
+            if (!"23505".equals(e.getSQLState())) {
+                throw new LedgerException("relay.state: cannot record " + outcome.name().toLowerCase() + " '" + key
+                        + "' in " + description + ": " + e.getMessage(), e);
+            }
+            // two deliveries of one key (a trigger and a poll) inserted at once: the second updates
+            try {
+                merge(sql, bucket, key, etag, outcome, size, target, reason, now);
+            } catch (SQLException again) {
+                throw new LedgerException("relay.state: cannot record " + outcome.name().toLowerCase() + " '" + key
+                        + "' in " + description + ": " + again.getMessage(), again);
+            }
+        }
+        LOG.debug("Recorded {} {}/{} etag={}", outcome, bucket, key, etag);
+    }
+
+    private void merge(String sql, String bucket, String key, String etag, Outcome outcome, long size, String target,
+                       String reason, Timestamp now) throws SQLException {
         try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, bucket);
             ps.setString(2, key);
@@ -252,11 +272,7 @@ public final class DeliveryLedger implements AutoCloseable {
             ps.setString(15, truncate(reason));
             ps.setTimestamp(16, now);
             ps.executeUpdate();
-        } catch (SQLException e) {
-            throw new LedgerException("relay.state: cannot record " + outcome.name().toLowerCase() + " '" + key
-                    + "' in " + description + ": " + e.getMessage(), e);
         }
-        LOG.debug("Recorded {} {}/{} etag={}", outcome, bucket, key, etag);
     }
 
     private static String truncate(String reason) {
