@@ -5,6 +5,7 @@ import dev.r2relay.client.RequestCounter;
 import dev.r2relay.client.S3Errors;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.delivery.FileTarget;
+import dev.r2relay.delivery.RangedDownload;
 import dev.r2relay.delivery.RelayHeaders;
 import dev.r2relay.delivery.SourceCleanup;
 import dev.r2relay.local.EmbeddedR2;
@@ -41,6 +42,8 @@ public final class RelayConfiguration implements CamelConfiguration {
         if (settings.embedded()) {
             settings = startEmbedded(camel, settings);
         }
+        // the routes compare sizes with relay.multipart-threshold; give them the value in use
+        properties.addInitialProperty("relay.multipart-threshold", Long.toString(settings.multipartThreshold()));
         if (properties.resolveProperty("r2.bucket").isEmpty()) {
             // the routes name the bucket as {{r2.bucket}}; the embedded default has one of its own
             properties.addInitialProperty("r2.bucket", settings.bucket());
@@ -71,6 +74,7 @@ public final class RelayConfiguration implements CamelConfiguration {
                 settings.incremental()));
         registry.bind("relayHeaders", new RelayHeaders());
         registry.bind("fileTarget", fileTarget);
+        registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency()));
         registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null)));
         registry.bind("sourceCleanup", new SourceCleanup(s3, settings));
         registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, new TriggerParser(settings.bucket()),

@@ -45,6 +45,9 @@ public final class RelaySettings {
     private final boolean triggerDeleteFiles;
     private final long summaryInterval;
     private final boolean incremental;
+    private final long multipartThreshold;
+    private final long partSize;
+    private final int partConcurrency;
 
     /** What happens to an object in the bucket once it is delivered. */
     public enum AfterDelivery { KEEP, DELETE, MOVE }
@@ -73,7 +76,11 @@ public final class RelaySettings {
         this.state = in.get("relay.state").orElse("data/");
         this.pollInterval = in.positiveLong("relay.poll-interval", 5000);
         this.concurrency = (int) in.positiveLong("relay.concurrency", 8);
-        this.maxConnections = (int) in.positiveLong("r2.max-connections", Math.max(16, concurrency * 2L));
+        this.multipartThreshold = in.positiveLong("relay.multipart-threshold", 64L << 20);
+        this.partSize = in.positiveLong("relay.part-size", 16L << 20);
+        this.partConcurrency = (int) in.positiveLong("relay.part-concurrency", 4);
+        this.maxConnections = (int) in.positiveLong("r2.max-connections",
+                Math.max(16, (long) concurrency * Math.max(2, partConcurrency)));
         this.connectTimeout = Duration.ofMillis(in.positiveLong("r2.connect-timeout", 5_000));
         this.readTimeout = Duration.ofMillis(in.positiveLong("r2.read-timeout", 60_000));
         this.maxAttempts = (int) in.positiveLong("r2.max-attempts", 5);
@@ -282,6 +289,19 @@ public final class RelaySettings {
         return samples;
     }
 
+    /** Objects above this size are fetched as parallel byte ranges. */
+    public long multipartThreshold() {
+        return multipartThreshold;
+    }
+
+    public long partSize() {
+        return partSize;
+    }
+
+    public int partConcurrency() {
+        return partConcurrency;
+    }
+
     /** Whether polls list from the last settled key (for keys that only grow). */
     public boolean incremental() {
         return incremental;
@@ -328,6 +348,9 @@ public final class RelaySettings {
         this.triggerDeleteFiles = base.triggerDeleteFiles;
         this.summaryInterval = base.summaryInterval;
         this.incremental = base.incremental;
+        this.multipartThreshold = base.multipartThreshold;
+        this.partSize = base.partSize;
+        this.partConcurrency = base.partConcurrency;
     }
 
     /** Names the endpoint host, bucket and prefix; never a credential. */

@@ -62,28 +62,43 @@ public final class AtomicFileWriter {
                 out.force(true);
             }
             String digest = HexFormat.of().formatHex(md5.digest());
-            if (expectedSize >= 0 && size != expectedSize) {
-                throw new IntegrityException("received " + size + " bytes, expected " + expectedSize);
-            }
-            if (etag != null && MD5_ETAG.matcher(etag).matches() && !etag.equalsIgnoreCase(digest)) {
-                throw new IntegrityException("MD5 " + digest + " does not match the ETag " + etag);
-            }
-            if (Files.isDirectory(target)) {
-                throw new FileAlreadyExistsException(target.toString(), null, "a folder has this name");
-            }
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new IOException("cannot rename atomically within " + folder + ": " + e.getMessage(), e);
-            }
-            syncFolder(folder);
+            verify(size, expectedSize, digest, etag);
+            commit(temp, target);
             return new Written(size, digest);
         } finally {
             Files.deleteIfExists(temp);
         }
     }
 
-    private static void createFolders(Path folder) throws IOException {
+    /** Throws when the size or, for an MD5 ETag, the digest differs from what the store says. */
+    static void verify(long size, long expectedSize, String md5Hex, String etag) throws IntegrityException {
+        if (expectedSize >= 0 && size != expectedSize) {
+            throw new IntegrityException("received " + size + " bytes, expected " + expectedSize);
+        }
+        if (md5Hex != null && isMd5(etag) && !etag.equalsIgnoreCase(md5Hex)) {
+            throw new IntegrityException("MD5 " + md5Hex + " does not match the ETag " + etag);
+        }
+    }
+
+    /** True when the ETag is the MD5 of the content (single-part uploads), so it can be checked. */
+    static boolean isMd5(String etag) {
+        return etag != null && MD5_ETAG.matcher(etag).matches();
+    }
+
+    /** Renames a complete, verified temporary file over {@code target} in one step and makes it durable. */
+    static void commit(Path temp, Path target) throws IOException {
+        if (Files.isDirectory(target)) {
+            throw new FileAlreadyExistsException(target.toString(), null, "a folder has this name");
+        }
+        try {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            throw new IOException("cannot rename atomically within " + target.getParent() + ": " + e.getMessage(), e);
+        }
+        syncFolder(target.getParent());
+    }
+
+    static void createFolders(Path folder) throws IOException {
         try {
             Files.createDirectories(folder);
         } catch (FileAlreadyExistsException e) {
@@ -101,7 +116,7 @@ public final class AtomicFileWriter {
         }
     }
 
-    private static MessageDigest md5() {
+    static MessageDigest md5() {
         try {
             return MessageDigest.getInstance("MD5");
         } catch (NoSuchAlgorithmException e) {

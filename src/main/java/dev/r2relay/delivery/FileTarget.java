@@ -71,7 +71,10 @@ public final class FileTarget {
         m.setBody(null);
     }
 
-    /** Removes temporary files a crash left in the inbox; run once at start-up. */
+    /**
+     * Removes temporary files a crash left in the inbox; run once at start-up. A large object's
+     * temporary file stays when its progress file says which parts are written: it resumes.
+     */
     public int sweepTemporaryFiles() {
         if (!Files.isDirectory(inbox)) {
             return 0;
@@ -79,8 +82,10 @@ public final class FileTarget {
         int removed = 0;
         try (Stream<Path> files = Files.find(inbox, Integer.MAX_VALUE, FileTarget::isTemporary)) {
             for (Path p : (Iterable<Path>) files::iterator) {
-                Files.deleteIfExists(p);
-                removed++;
+                if (!Files.exists(progressFileOf(p))) {
+                    Files.deleteIfExists(p);
+                    removed++;
+                }
             }
         } catch (IOException e) {
             LOG.warn("Could not sweep temporary files from {}: {}", inbox, e.getMessage());
@@ -89,6 +94,12 @@ public final class FileTarget {
             LOG.info("Removed {} partial file(s) an interrupted run left in {}", removed, inbox);
         }
         return removed;
+    }
+
+    private static Path progressFileOf(Path temp) {
+        String name = temp.getFileName().toString();
+        return temp.resolveSibling(name.substring(0, name.length() - AtomicFileWriter.TEMP_SUFFIX.length())
+                + RangedDownload.PROGRESS_SUFFIX);
     }
 
     private static boolean isTemporary(Path p, BasicFileAttributes attrs) {

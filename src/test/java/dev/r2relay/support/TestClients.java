@@ -1,7 +1,9 @@
 package dev.r2relay.support;
 
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import java.util.List;
 import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.regions.Region;
@@ -13,7 +15,7 @@ public final class TestClients {
     private TestClients() {
     }
 
-    public static S3Client s3(S3Server server) {
+    public static S3Client s3(S3Server server, ExecutionInterceptor... interceptors) {
         return S3Client.builder()
                 .endpointOverride(server.endpoint())
                 .region(Region.US_EAST_1)
@@ -22,6 +24,7 @@ public final class TestClients {
                 .responseChecksumValidation(ResponseChecksumValidation.WHEN_REQUIRED)
                 .credentialsProvider(StaticCredentialsProvider.create(
                         AwsBasicCredentials.create(server.accessKey(), server.secretKey())))
+                .overrideConfiguration(o -> o.executionInterceptors(List.of(interceptors)))
                 .build();
     }
 }
