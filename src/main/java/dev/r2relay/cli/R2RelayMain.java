@@ -2,6 +2,7 @@ package dev.r2relay.cli;
 
 import dev.r2relay.config.RelayConfiguration;
 import dev.r2relay.config.SettingsException;
+import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.state.LedgerException;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -21,6 +22,8 @@ public final class R2RelayMain {
 
             Commands:
               run                 poll the bucket and deliver every new object (the default)
+              run --once          list the bucket once, deliver what is new, then exit
+                                  (exit code 1 when an object could not be delivered)
               fetch KEY [DEST]    fetch one object, print its metadata and write it to DEST
                                   (default: the key's file name here; '-' for standard output)
               --help, -h          show this help
@@ -56,7 +59,9 @@ public final class R2RelayMain {
             System.out.print(USAGE);
             code = 0;
         } else if (args.length == 0 || args[0].equals("run")) {
-            code = run(args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length), System.err);
+            String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
+            boolean once = rest.length > 0 && rest[0].equals("--once");
+            code = run(once ? Arrays.copyOfRange(rest, 1, rest.length) : rest, once, System.err);
         } else if (args[0].equals("fetch")) {
             code = FetchCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err);
         } else {
@@ -68,10 +73,20 @@ public final class R2RelayMain {
     }
 
     /** Runs the routes until the process is asked to stop; returns the exit code. */
-    static int run(String[] camelArgs, PrintStream err) {
+    static int run(String[] camelArgs, boolean once, PrintStream err) {
         Main main = newMain();
+        if (once) {
+            main.addOverrideProperty("relay.exit-when-idle", "true");
+            main.addOverrideProperty("relay.poll-count", "1");
+        }
         try {
             main.run(camelArgs);
+            DeliveryRecorder recorder = main.getCamelContext() == null ? null
+                    : main.getCamelContext().getRegistry().lookupByNameAndType("deliveryRecorder", DeliveryRecorder.class);
+            if (once && recorder != null && recorder.failures() > 0) {
+                err.println("r2-relay: " + recorder.failures() + " object(s) could not be delivered; see the WARN lines");
+                return 1;
+            }
             return Math.max(0, main.getExitCode());
         } catch (Exception e) {
             return report(e, err);
@@ -88,6 +103,8 @@ public final class R2RelayMain {
         main.addInitialProperty("camel.main.stream-caching-enabled", "false");
         main.addInitialProperty("camel.main.shutdown-timeout", "30");
         main.configure().addConfiguration(RelayConfiguration.class);
+        // ends run --once from a poll's thread without waiting on that thread
+        main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         return main;
     }
 

@@ -32,6 +32,9 @@ import software.amazon.awssdk.services.s3.presigner.S3Presigner;
  */
 public final class RelayConfiguration implements CamelConfiguration {
 
+    /** The registry name of the Runnable that ends the application (bound by the launcher). */
+    public static final String STOP_HOOK = "relayStop";
+
     private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay");
 
     @Override
@@ -69,7 +72,9 @@ public final class RelayConfiguration implements CamelConfiguration {
         InFlight inFlight = new InFlight();
         registry.bind("requestCounter", requests);
         registry.bind("inFlight", inFlight);
-        registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval()));
+        Runnable stop = settings.exitWhenIdle()
+                ? camel.getRegistry().lookupByNameAndType(STOP_HOOK, Runnable.class) : null;
+        registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval(), stop));
         registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight,
                 settings.incremental()));
         registry.bind("relayHeaders", new RelayHeaders());

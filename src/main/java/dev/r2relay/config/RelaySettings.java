@@ -45,6 +45,7 @@ public final class RelaySettings {
     private final boolean triggerDeleteFiles;
     private final long summaryInterval;
     private final boolean incremental;
+    private final boolean exitWhenIdle;
     private final long multipartThreshold;
     private final long partSize;
     private final int partConcurrency;
@@ -92,6 +93,7 @@ public final class RelaySettings {
         this.triggerDeleteFiles = in.bool("relay.trigger.delete-files", false);
         this.summaryInterval = in.positiveLong("relay.summary-interval", 60_000);
         this.incremental = in.bool("relay.incremental", false);
+        this.exitWhenIdle = in.bool("relay.exit-when-idle", false);
         validate();
     }
 
@@ -289,6 +291,11 @@ public final class RelaySettings {
         return samples;
     }
 
+    /** Whether the application stops once a poll finds nothing left to deliver (run --once). */
+    public boolean exitWhenIdle() {
+        return exitWhenIdle;
+    }
+
     /** Objects above this size are fetched as parallel byte ranges. */
     public long multipartThreshold() {
         return multipartThreshold;
@@ -348,6 +355,7 @@ public final class RelaySettings {
         this.triggerDeleteFiles = base.triggerDeleteFiles;
         this.summaryInterval = base.summaryInterval;
         this.incremental = base.incremental;
+        this.exitWhenIdle = base.exitWhenIdle;
         this.multipartThreshold = base.multipartThreshold;
         this.partSize = base.partSize;
         this.partConcurrency = base.partConcurrency;

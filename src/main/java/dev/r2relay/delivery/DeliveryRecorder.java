@@ -4,6 +4,7 @@ import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.client.S3Errors;
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.slf4j.Logger;
@@ -19,10 +20,16 @@ public final class DeliveryRecorder {
 
     private final DeliveryLedger ledger;
     private final URI endpoint;
+    private final AtomicLong failures = new AtomicLong();
 
     public DeliveryRecorder(DeliveryLedger ledger, URI endpoint) {
         this.ledger = ledger;
         this.endpoint = endpoint;
+    }
+
+    /** Deliveries that failed since start (each is tried again at a later poll). */
+    public long failures() {
+        return failures.get();
     }
 
     /** Records the object as delivered; call only once the target holds it durably. */
@@ -52,6 +59,7 @@ public final class DeliveryRecorder {
 
     /** A delivery failed: nothing is recorded, so the object is tried again at the next poll. */
     public void failed(Exchange exchange) {
+        failures.incrementAndGet();
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);

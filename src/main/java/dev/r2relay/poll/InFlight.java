@@ -33,18 +33,39 @@ public final class InFlight {
         exchange.getExchangeExtension().addOnCompletion(new Synchronization() {
             @Override
             public void onComplete(Exchange done) {
-                keys.remove(id);
+                leave(id);
             }
 
             @Override
             public void onFailure(Exchange failed) {
-                keys.remove(id);
+                leave(id);
             }
         });
     }
 
+    private void leave(String id) {
+        keys.remove(id);
+        if (keys.isEmpty()) {
+            synchronized (this) {
+                notifyAll();
+            }
+        }
+    }
+
     public int size() {
         return keys.size();
+    }
+
+    /** Blocks until no delivery is in flight. */
+    public synchronized void awaitEmpty() {
+        while (!keys.isEmpty()) {
+            try {
+                wait(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private static String id(Exchange exchange) {

@@ -16,15 +16,18 @@ public final class PollSummary {
     private final RequestCounter requests;
     private final InFlight inFlight;
     private final long intervalMillis;
+    private final Runnable stopWhenIdle;
     private long lastInfo = System.currentTimeMillis();
     private String lastRequests = "";
     private long queuedSinceInfo;
     private long pollsSinceInfo;
 
-    public PollSummary(RequestCounter requests, InFlight inFlight, long intervalMillis) {
+    /** {@code stopWhenIdle}, when not null, is run once the poll's deliveries have all finished (run --once). */
+    public PollSummary(RequestCounter requests, InFlight inFlight, long intervalMillis, Runnable stopWhenIdle) {
         this.requests = requests;
         this.inFlight = inFlight;
         this.intervalMillis = intervalMillis;
+        this.stopWhenIdle = stopWhenIdle;
     }
 
     public synchronized void log(Exchange exchange) {
@@ -38,6 +41,16 @@ public final class PollSummary {
         LOG.debug("poll: {} list request(s), {} keys listed, {} queued, {} in flight; {}", listing.pages(),
                 listing.listed(), listing.fresh(), inFlight.size(), counts);
         long now = System.currentTimeMillis();
+        if (stopWhenIdle != null) {
+            Thread waiter = new Thread(() -> {
+                inFlight.awaitEmpty();
+                LOG.info("one pass done ({} object(s) queued); stopping; {}", listing.fresh(), requests.summary());
+                stopWhenIdle.run();
+            }, "relay-once");
+            waiter.setDaemon(true);
+            waiter.start();
+            return;
+        }
         if (now - lastInfo >= intervalMillis && !counts.equals(lastRequests)) {
             LOG.info("last {} s: {} poll(s), {} object(s) queued, {} in flight; {} since start",
                     (now - lastInfo) / 1000, pollsSinceInfo, queuedSinceInfo, inFlight.size(), counts);
