@@ -49,8 +49,16 @@ public final class RelayConfiguration implements CamelConfiguration {
         closeOnStop(camel, "the ledger", ledger);
         closeOnStop(camel, "the S3 client", s3);
         closeOnStop(camel, "the S3 presigner", presigner);
-        long settled = ledger.count();
-        checkBucket(s3, settings);
+        long settled;
+        try {
+            settled = ledger.count();
+            checkBucket(s3, settings);
+        } catch (RuntimeException e) {
+            // camel-main never stops a context whose configuration failed, so the services above
+            // would not run: close here what a failed start would otherwise leave open
+            closeNow(e, ledger, s3, presigner);
+            throw e;
+        }
 
         FileTarget fileTarget = new FileTarget(settings.inbox());
         fileTarget.sweepTemporaryFiles();
@@ -108,6 +116,16 @@ public final class RelayConfiguration implements CamelConfiguration {
         profile.setMaxQueueSize(concurrency);
         profile.setRejectedPolicy(ThreadPoolRejectedPolicy.CallerRuns);
         return camel.getExecutorServiceManager().newThreadPool(camel, "relay-delivery", profile);
+    }
+
+    private static void closeNow(Exception failure, AutoCloseable... resources) {
+        for (AutoCloseable resource : resources) {
+            try {
+                resource.close();
+            } catch (Exception e) {
+                failure.addSuppressed(e);
+            }
+        }
     }
 
     private static void closeOnStop(CamelContext camel, String what, AutoCloseable resource) throws Exception {
