@@ -16,6 +16,8 @@ import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.trigger.TriggerParser;
 import dev.r2relay.trigger.TriggeredFetch;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.spi.PropertiesComponent;
@@ -42,8 +44,32 @@ public final class RelayConfiguration implements CamelConfiguration {
         PropertiesComponent properties = camel.getPropertiesComponent();
         RelaySettings settings = RelaySettings.from(properties::resolveProperty);
 
-        if (settings.embedded()) {
-            settings = startEmbedded(camel, settings);
+        // camel-main never stops a context whose configuration failed, so what is opened here is
+        // closed here when a later step fails, and by the context's services otherwise
+        List<AutoCloseable> opened = new ArrayList<>();
+        S3Client s3;
+        S3Presigner presigner;
+        DeliveryLedger ledger;
+        long settled;
+        RequestCounter requests = new RequestCounter();
+        try {
+            if (settings.embedded()) {
+                settings = startEmbedded(camel, settings, opened);
+            }
+            s3 = R2ClientFactory.client(settings, requests);
+            opened.add(s3);
+            presigner = R2ClientFactory.presigner(settings);
+            opened.add(presigner);
+            ledger = DeliveryLedger.open(settings.state());
+            opened.add(ledger);
+            settled = ledger.count();
+            checkBucket(s3, settings);
+        } catch (Exception e) {
+            closeNow(e, opened);
+            throw e;
+        }
+        for (AutoCloseable resource : opened) {
+            closeOnStop(camel, resource);
         }
         // the routes compare sizes with relay.multipart-threshold; give them the value in use
         properties.addInitialProperty("relay.multipart-threshold", Long.toString(settings.multipartThreshold()));
@@ -51,15 +77,6 @@ public final class RelayConfiguration implements CamelConfiguration {
             // the routes name the bucket as {{r2.bucket}}; the embedded default has one of its own
             properties.addInitialProperty("r2.bucket", settings.bucket());
         }
-        RequestCounter requests = new RequestCounter();
-        S3Client s3 = R2ClientFactory.client(settings, requests);
-        S3Presigner presigner = R2ClientFactory.presigner(settings);
-        DeliveryLedger ledger = DeliveryLedger.open(settings.state());
-        closeOnStop(camel, "the ledger", ledger);
-        closeOnStop(camel, "the S3 client", s3);
-        closeOnStop(camel, "the S3 presigner", presigner);
-        long settled = ledger.count();
-        checkBucket(s3, settings);
 
         FileTarget fileTarget = new FileTarget(settings.inbox());
         fileTarget.sweepTemporaryFiles();
@@ -90,11 +107,12 @@ public final class RelayConfiguration implements CamelConfiguration {
                 settings.afterDelivery().name().toLowerCase(), ledger.description(), settled);
     }
 
-    private static RelaySettings startEmbedded(CamelContext camel, RelaySettings settings) throws Exception {
+    private static RelaySettings startEmbedded(CamelContext camel, RelaySettings settings, List<AutoCloseable> opened)
+            throws Exception {
         Path root = Path.of(settings.state()).toAbsolutePath().normalize().resolve("embedded-r2");
         EmbeddedR2 local = EmbeddedR2.onFolder(root, settings.embeddedPort(), EmbeddedR2.ACCESS_KEY,
                 EmbeddedR2.SECRET_KEY);
-        closeOnStop(camel, "the embedded S3 stand-in", local);
+        opened.add(local);
         int seeded = local.seed(settings.bucket(), settings.samples());
         LOG.info("No R2 endpoint configured: serving bucket '{}' from a local S3-compatible stand-in at {}"
                         + " (S3Proxy over {}; {} new sample file(s) copied from {}).",
@@ -119,14 +137,25 @@ public final class RelayConfiguration implements CamelConfiguration {
         }
     }
 
-    private static void closeOnStop(CamelContext camel, String what, AutoCloseable resource) throws Exception {
+    private static void closeNow(Exception failure, List<AutoCloseable> resources) {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            AutoCloseable resource = resources.get(i);
+            try {
+                resource.close();
+            } catch (Exception e) {
+                failure.addSuppressed(e);
+            }
+        }
+    }
+
+    private static void closeOnStop(CamelContext camel, AutoCloseable resource) throws Exception {
         camel.addService(new ServiceSupport() {
             @Override
             protected void doStop() {
                 try {
                     resource.close();
                 } catch (Exception e) {
-                    LOG.warn("Closing {} failed: {}", what, e.getMessage());
+                    LOG.warn("Closing {} failed: {}", resource.getClass().getSimpleName(), e.getMessage());
                 }
             }
         }, true, true);

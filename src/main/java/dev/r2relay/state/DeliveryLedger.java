@@ -11,6 +11,7 @@ import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
 import org.h2.jdbcx.JdbcConnectionPool;
@@ -29,6 +30,11 @@ public final class DeliveryLedger implements AutoCloseable {
 
     /** How an object was settled. */
     public enum Outcome { DELIVERED, REJECTED }
+
+    /** One key's row: the ETag it was settled at, how, where it went or why not, and when. */
+    public record Entry(String etag, Outcome outcome, long size, String target, String reason,
+                        Instant recordedAt) {
+    }
 
     private final DataSource dataSource;
     private final AutoCloseable closer;
@@ -163,6 +169,25 @@ public final class DeliveryLedger implements AutoCloseable {
             ps.setString(2, key);
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getString(1) : null;
+            }
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state: cannot read the ledger " + description + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** What the ledger holds for a key, if anything. */
+    public Optional<Entry> entry(String bucket, String key) {
+        try (Connection c = connection();
+             PreparedStatement ps = c.prepareStatement("SELECT etag, outcome, size, target, reason, recorded_at"
+                     + " FROM relay_ledger WHERE bucket = ? AND object_key = ?")) {
+            ps.setString(1, bucket);
+            ps.setString(2, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return Optional.empty();
+                }
+                return Optional.of(new Entry(rs.getString(1), Outcome.valueOf(rs.getString(2)), rs.getLong(3),
+                        rs.getString(4), rs.getString(5), rs.getTimestamp(6).toInstant()));
             }
         } catch (SQLException e) {
             throw new LedgerException("relay.state: cannot read the ledger " + description + ": " + e.getMessage(), e);

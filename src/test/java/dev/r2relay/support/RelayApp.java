@@ -5,8 +5,14 @@ import dev.r2relay.state.DeliveryLedger;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Exchange;
+import org.apache.camel.Route;
+import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
+import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.support.RoutePolicySupport;
 
 /**
  * The real application, as the jar runs it (YAML routes from routes/, the same configuration
@@ -14,10 +20,15 @@ import org.apache.camel.main.Main;
  */
 public final class RelayApp implements AutoCloseable {
 
-    private final Main main;
+    /** The route whose every exchange is one poll: a listing plus the deliveries it started. */
+    private static final String POLL_ROUTE = "poll-bucket";
 
-    private RelayApp(Main main) {
+    private final Main main;
+    private final AtomicLong polls;
+
+    private RelayApp(Main main, AtomicLong polls) {
         this.main = main;
+        this.polls = polls;
     }
 
     /** Settings pointing at {@code server}'s bucket, with inbox and state below {@code work}. */
@@ -35,12 +46,30 @@ public final class RelayApp implements AutoCloseable {
         return p;
     }
 
-    /** Starts the application; returns once its routes are started. */
+    /** Starts the application; returns once its routes are started, or stops what it opened and throws. */
     public static RelayApp start(Map<String, String> properties) throws Exception {
         Main main = R2RelayMain.newMain();
         properties.forEach(main::addOverrideProperty);
-        main.start();
-        return new RelayApp(main);
+        AtomicLong polls = new AtomicLong();
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void beforeConfigure(BaseMainSupport support) {
+                support.getCamelContext().addRoutePolicyFactory((camel, routeId, route) ->
+                        POLL_ROUTE.equals(routeId) ? new PollCounter(polls) : null);
+            }
+        });
+        try {
+            main.start();
+        } catch (Exception | Error e) {
+            // a failed start leaves the ledger and the S3 client open; the CLI exits, a test goes on
+            try {
+                main.stop();
+            } catch (Exception stopFailure) {
+                e.addSuppressed(stopFailure);
+            }
+            throw e;
+        }
+        return new RelayApp(main, polls);
     }
 
     public CamelContext camel() {
@@ -51,8 +80,30 @@ public final class RelayApp implements AutoCloseable {
         return camel().getRegistry().lookupByNameAndType("deliveryLedger", DeliveryLedger.class);
     }
 
+    /**
+     * Polls completed so far, each with every delivery it started. Works on any server; wait for
+     * two more than seen after an event to know that a whole poll ran after it.
+     */
+    public long completedPolls() {
+        return polls.get();
+    }
+
     @Override
     public void close() throws Exception {
         main.stop();
+    }
+
+    /** Counts the poll route's exchanges as they finish. */
+    private static final class PollCounter extends RoutePolicySupport {
+        private final AtomicLong polls;
+
+        PollCounter(AtomicLong polls) {
+            this.polls = polls;
+        }
+
+        @Override
+        public void onExchangeDone(Route route, Exchange exchange) {
+            polls.incrementAndGet();
+        }
     }
 }
