@@ -140,7 +140,7 @@ public final class RelaySettings {
             String scheme = uri.getScheme();
             if (scheme == null || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
                 throw new SettingsException(name + " must be an http:// or https:// URL with a host, got '"
-                        + value + "'");
+                        + withoutUserInfo(value) + "'");
             }
             if (uri.getUserInfo() != null) {
                 throw new SettingsException(name + " must not carry credentials; set r2.access-key and"
@@ -148,8 +148,14 @@ public final class RelaySettings {
             }
             return uri;
         } catch (URISyntaxException e) {
-            throw new SettingsException(name + " is not a valid URL: '" + value + "' (" + e.getReason() + ")");
+            throw new SettingsException(name + " is not a valid URL: '" + withoutUserInfo(value) + "' ("
+                    + e.getReason() + ")");
         }
+    }
+
+    /** The value as it may be echoed: anything up to an '@' may be credentials (key:secret@host). */
+    private static String withoutUserInfo(String value) {
+        return value.replaceFirst("^([A-Za-z][A-Za-z0-9+.-]*://)?.*@", "$1***@");
     }
 
     private void validate() {
