@@ -355,27 +355,28 @@ public final class RelaySettings {
         }
 
         long positiveLong(String key, long fallback) {
-            long value = nonNegativeLong(key, fallback);
-            if (value == 0) {
-                throw invalid(key, "0", "a whole number above 0");
-            }
-            return value;
+            return longAtLeast(key, fallback, 1, "a whole number above 0");
         }
 
         long nonNegativeLong(String key, long fallback) {
+            return longAtLeast(key, fallback, 0, "a whole number, 0 or above");
+        }
+
+        private long longAtLeast(String key, long fallback, long min, String expected) {
             Optional<String> value = get(key);
             if (value.isEmpty()) {
                 return fallback;
             }
+            long parsed;
             try {
-                long parsed = Long.parseLong(value.get());
-                if (parsed < 0) {
-                    throw invalid(key, value.get(), "a whole number, 0 or above");
-                }
-                return parsed;
+                parsed = Long.parseLong(value.get());
             } catch (NumberFormatException e) {
-                throw invalid(key, value.get(), "a whole number");
+                throw invalid(key, value.get(), expected);
             }
+            if (parsed < min) {
+                throw invalid(key, value.get(), expected);
+            }
+            return parsed;
         }
 
         <E extends Enum<E>> E enumValue(String key, E fallback) {
