@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -44,12 +43,7 @@ class BrokenRoutesTest {
 
     @BeforeEach
     void copyShippedRoutes() throws IOException {
-        routes = Files.createDirectories(work.resolve("elsewhere/routes"));
-        try (Stream<Path> shipped = Files.list(Path.of("routes"))) {
-            for (Path p : (Iterable<Path>) shipped::iterator) {
-                Files.copy(p, routes.resolve(p.getFileName()));
-            }
-        }
+        routes = RelayProcess.copyShippedRoutes(work.resolve("elsewhere/routes"));
     }
 
     private Result runWith(String brokenFile, String yaml) throws IOException {

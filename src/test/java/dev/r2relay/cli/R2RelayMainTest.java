@@ -8,7 +8,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -55,7 +54,7 @@ class R2RelayMainTest {
 
     @Test
     void invalidSettingsStopRunWith2NamingTheSettingWithoutAStackTrace() throws IOException {
-        copyShippedRoutesTo(work);
+        RelayProcess.copyShippedRoutes(work.resolve("routes"));
 
         Result r = RelayProcess.in(work)
                 .env("RELAY_POLL_INTERVAL", "-5")
@@ -66,14 +65,5 @@ class R2RelayMainTest {
         assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
         assertThat(r.stderr()).contains("relay.poll-interval (RELAY_POLL_INTERVAL)").contains("'-5'");
         assertThat(r.output()).doesNotContainPattern("(?m)^\\s+at [a-z]");
-    }
-
-    private static void copyShippedRoutesTo(Path dir) throws IOException {
-        Path routes = Files.createDirectories(dir.resolve("routes"));
-        try (Stream<Path> shipped = Files.list(Path.of("routes"))) {
-            for (Path p : (Iterable<Path>) shipped::iterator) {
-                Files.copy(p, routes.resolve(p.getFileName()));
-            }
-        }
     }
 }

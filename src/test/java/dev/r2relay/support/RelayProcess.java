@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The application's main class in a child JVM, as {@code java -jar target/r2-relay.jar} runs it:
@@ -131,6 +132,19 @@ public final class RelayProcess implements AutoCloseable {
                 .collect(Collectors.joining(File.pathSeparator));
     }
 
+    /** Copies the shipped routes/*.camel.yaml into {@code folder} (created if needed) and returns it. */
+    public static Path copyShippedRoutes(Path folder) throws IOException {
+        Files.createDirectories(folder);
+        try (Stream<Path> shipped = Files.list(Path.of("routes"))) {
+            for (Path p : (Iterable<Path>) shipped::iterator) {
+                if (p.getFileName().toString().endsWith(".camel.yaml")) {
+                    Files.copy(p, folder.resolve(p.getFileName()));
+                }
+            }
+        }
+        return folder;
+    }
+
     public boolean isAlive() {
         return process.isAlive();
     }
@@ -158,6 +172,15 @@ public final class RelayProcess implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Asks the child to stop as a user's Ctrl-C or a service manager would (SIGTERM), so that its
+     * shutdown runs, and waits for it to end; destroys it and fails after {@code limit}.
+     */
+    public Result stop(Duration limit) {
+        process.destroy();
+        return awaitExit(limit);
     }
 
     private String arguments() {
