@@ -89,6 +89,9 @@ public final class R2RelayMain {
         // a stream cache would hold whole objects in memory; objects are streamed instead
         main.addInitialProperty("camel.main.stream-caching-enabled", "false");
         main.addInitialProperty("camel.main.shutdown-timeout", "30");
+        // Camel masks r2.secret-key, r2.access-key and r2.session-token in its start-up summaries by
+        // their last word, but not r2.api-token ('apitoken' is not among its keywords)
+        main.addInitialProperty("camel.main.additional-sensitive-keywords", "apitoken");
         main.configure().addConfiguration(RelayConfiguration.class);
         return main;
     }
