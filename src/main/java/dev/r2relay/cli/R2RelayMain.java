@@ -5,6 +5,8 @@ import dev.r2relay.config.SettingsException;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.state.LedgerException;
 import java.io.PrintStream;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.Arrays;
 import org.apache.camel.main.Main;
 
@@ -89,7 +91,7 @@ public final class R2RelayMain {
             }
             return Math.max(0, main.getExitCode());
         } catch (Exception e) {
-            return report(e, err);
+            return report(e, RouteSource.of(e, main.getCamelContext()).orElse(null), err);
         }
     }
 
@@ -102,6 +104,9 @@ public final class R2RelayMain {
         // a stream cache would hold whole objects in memory; objects are streamed instead
         main.addInitialProperty("camel.main.stream-caching-enabled", "false");
         main.addInitialProperty("camel.main.shutdown-timeout", "30");
+        // Camel masks r2.secret-key, r2.access-key and r2.session-token in its start-up summaries by
+        // their last word, but not r2.api-token ('apitoken' is not among its keywords)
+        main.addInitialProperty("camel.main.additional-sensitive-keywords", "apitoken");
         main.configure().addConfiguration(RelayConfiguration.class);
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
@@ -110,6 +115,14 @@ public final class R2RelayMain {
 
     /** Prints the cause a user can act on, without a stack trace, and picks the exit code. */
     static int report(Throwable e, PrintStream err) {
+        return report(e, null, err);
+    }
+
+    /**
+     * As {@link #report(Throwable, PrintStream)}, prefixed with {@code where} (the route file and
+     * line at fault) when known: the deepest cause alone names an endpoint, not the file to fix.
+     */
+    static int report(Throwable e, String where, PrintStream err) {
         Throwable root = e;
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof SettingsException || t instanceof LedgerException
@@ -118,11 +131,24 @@ public final class R2RelayMain {
                 break;
             }
             root = t;
+            if (t.getCause() == t) {
+                break;
+            }
         }
-        err.println("r2-relay: " + (root.getMessage() == null ? root.toString() : root.getMessage()));
+        err.println("r2-relay: " + (where == null ? "" : where + ": ") + describe(root));
         if (root instanceof SettingsException || root instanceof LedgerException) {
             return 2;
         }
         return 1;
+    }
+
+    private static String describe(Throwable root) {
+        if (root instanceof NoSuchFileException missing) {
+            // its message is the bare path, e.g. "routes" when run outside the application's folder
+            Path file = Path.of(missing.getFile());
+            return "no such file or folder: " + missing.getFile() + (file.isAbsolute() ? ""
+                    : " (in the working directory " + Path.of("").toAbsolutePath() + ")");
+        }
+        return root.getMessage() == null ? root.toString() : root.getMessage();
     }
 }

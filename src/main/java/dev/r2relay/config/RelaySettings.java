@@ -155,7 +155,7 @@ public final class RelaySettings {
             String scheme = uri.getScheme();
             if (scheme == null || !(scheme.equals("http") || scheme.equals("https")) || uri.getHost() == null) {
                 throw new SettingsException(name + " must be an http:// or https:// URL with a host, got '"
-                        + value + "'");
+                        + withoutUserInfo(value) + "'");
             }
             if (uri.getUserInfo() != null) {
                 throw new SettingsException(name + " must not carry credentials; set r2.access-key and"
@@ -163,8 +163,14 @@ public final class RelaySettings {
             }
             return uri;
         } catch (URISyntaxException e) {
-            throw new SettingsException(name + " is not a valid URL: '" + value + "' (" + e.getReason() + ")");
+            throw new SettingsException(name + " is not a valid URL: '" + withoutUserInfo(value) + "' ("
+                    + e.getReason() + ")");
         }
+    }
+
+    /** The value as it may be echoed: anything up to an '@' may be credentials (key:secret@host). */
+    private static String withoutUserInfo(String value) {
+        return value.replaceFirst("^([A-Za-z][A-Za-z0-9+.-]*://)?.*@", "$1***@");
     }
 
     private void validate() {
@@ -404,27 +410,28 @@ public final class RelaySettings {
         }
 
         long positiveLong(String key, long fallback) {
-            long value = nonNegativeLong(key, fallback);
-            if (value == 0) {
-                throw invalid(key, "0", "a whole number above 0");
-            }
-            return value;
+            return longAtLeast(key, fallback, 1, "a whole number above 0");
         }
 
         long nonNegativeLong(String key, long fallback) {
+            return longAtLeast(key, fallback, 0, "a whole number, 0 or above");
+        }
+
+        private long longAtLeast(String key, long fallback, long min, String expected) {
             Optional<String> value = get(key);
             if (value.isEmpty()) {
                 return fallback;
             }
+            long parsed;
             try {
-                long parsed = Long.parseLong(value.get());
-                if (parsed < 0) {
-                    throw invalid(key, value.get(), "a whole number, 0 or above");
-                }
-                return parsed;
+                parsed = Long.parseLong(value.get());
             } catch (NumberFormatException e) {
-                throw invalid(key, value.get(), "a whole number");
+                throw invalid(key, value.get(), expected);
             }
+            if (parsed < min) {
+                throw invalid(key, value.get(), expected);
+            }
+            return parsed;
         }
 
         <E extends Enum<E>> E enumValue(String key, E fallback) {

@@ -25,12 +25,21 @@ public final class S3ProxyServer implements S3Server {
     public static final String ACCESS_KEY = "AKIDTESTRELAY0000001";
     public static final String SECRET_KEY = "test-secret-1f0c2a7e9b";
 
+    private final String accessKey;
+    private final String secretKey;
     private final BlobStoreContext context;
     private final EmbeddedR2 proxy;
     private final Map<String, AtomicLong> gets = new ConcurrentHashMap<>();
     private final Map<String, AtomicLong> lists = new ConcurrentHashMap<>();
 
     public S3ProxyServer() {
+        this(ACCESS_KEY, SECRET_KEY);
+    }
+
+    /** A server that accepts only {@code accessKey} with {@code secretKey}, for tests that need their own. */
+    public S3ProxyServer(String accessKey, String secretKey) {
+        this.accessKey = accessKey;
+        this.secretKey = secretKey;
         this.context = ContextBuilder.newBuilder(new TransientApiMetadata()).buildView(BlobStoreContext.class);
         BlobStore counting = new ForwardingBlobStore(context.getBlobStore()) {
             @Override
@@ -58,7 +67,7 @@ public final class S3ProxyServer implements S3Server {
             }
         };
         try {
-            this.proxy = EmbeddedR2.onStore(counting, 0, ACCESS_KEY, SECRET_KEY);
+            this.proxy = EmbeddedR2.onStore(counting, 0, accessKey, secretKey);
         } catch (Exception e) {
             context.close();
             throw new IllegalStateException("S3Proxy did not start", e);
@@ -81,12 +90,12 @@ public final class S3ProxyServer implements S3Server {
 
     @Override
     public String accessKey() {
-        return ACCESS_KEY;
+        return accessKey;
     }
 
     @Override
     public String secretKey() {
-        return SECRET_KEY;
+        return secretKey;
     }
 
     @Override

@@ -1,0 +1,82 @@
+package dev.r2relay.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.r2relay.support.RelayProcess;
+import dev.r2relay.support.RelayProcess.Result;
+import dev.r2relay.support.S3Clients;
+import dev.r2relay.support.S3ProxyServer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/** {@code run} in a child JVM, from a folder holding only routes/, configured by environment variables. */
+class RunCommandTest {
+
+    private static final Duration LIMIT = Duration.ofSeconds(90);
+    private static final String BUCKET = "run-bucket";
+    private static final Pattern DELIVERED = Pattern.compile("delivered bucket=" + BUCKET + " key=(\\S+) ");
+
+    @TempDir
+    Path work;
+
+    @Test
+    void deliversEachObjectOnceEvenWhenPollsComeFasterThanDeliveries() throws IOException {
+        List<String> keys = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            keys.add("batch/object-" + i + ".txt");
+        }
+        try (S3ProxyServer server = new S3ProxyServer()) {
+            server.createBucket(BUCKET);
+            try (S3Client s3 = S3Clients.of(server)) {
+                for (String key : keys) {
+                    s3.putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromString("body of " + key));
+                }
+            }
+            RelayProcess.copyShippedRoutes(work.resolve("routes"));
+            Path inbox = work.resolve("inbox");
+            try (RelayProcess app = RelayProcess.in(work)
+                    .env("R2_ENDPOINT", server.endpoint().toString())
+                    .env("R2_ACCESS_KEY", S3ProxyServer.ACCESS_KEY)
+                    .env("R2_SECRET_KEY", S3ProxyServer.SECRET_KEY)
+                    .env("R2_BUCKET", BUCKET)
+                    .env("RELAY_INBOX", inbox.toString())
+                    .env("RELAY_STATE", work.resolve("state").toString())
+                    // a poll every millisecond: each delivery outlasts many poll periods
+                    .env("RELAY_POLL_INTERVAL", "1")
+                    .env("CAMEL_MAIN_DURATIONMAXSECONDS", "60")
+                    .start("run")) {
+                await("all objects delivered").atMost(LIMIT).until(() -> {
+                    assertThat(app.isAlive()).as("the application runs").isTrue();
+                    return keys.stream().allMatch(k -> Files.exists(inbox.resolve(k)));
+                });
+                long listsThen = server.listCount(BUCKET);
+                await("a hundred more polls").atMost(LIMIT).until(() -> server.listCount(BUCKET) >= listsThen + 100);
+
+                Result r = app.stop(LIMIT);
+
+                List<String> delivered = new ArrayList<>();
+                Matcher m = DELIVERED.matcher(r.stderr());
+                while (m.find()) {
+                    delivered.add(m.group(1));
+                }
+                assertThat(delivered).as(r.toString()).containsExactlyInAnyOrderElementsOf(keys);
+                assertThat(server.getCount(BUCKET)).as("GET requests").isEqualTo(keys.size());
+                assertThat(r.stderr()).doesNotContain("not delivered");
+                for (String key : keys) {
+                    assertThat(inbox.resolve(key)).hasContent("body of " + key);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,220 @@
+package dev.r2relay.support;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * The application's main class in a child JVM, as {@code java -jar target/r2-relay.jar} runs it:
+ * its own working directory, configured by environment variables, its output captured. Every
+ * child is bounded in time and destroyed when a test is done with it or gives up on it.
+ */
+public final class RelayProcess implements AutoCloseable {
+
+    public static final String MAIN_CLASS = "dev.r2relay.cli.R2RelayMain";
+    /** Inherited variables with these prefixes could point a child at real buckets: never passed on. */
+    private static final List<String> SCRUBBED_PREFIXES = List.of("R2_", "RELAY_", "AWS_", "CAMEL_");
+
+    private final Process process;
+    private final Path stdout;
+    private final Path stderr;
+    private final List<String> command;
+
+    private RelayProcess(Process process, Path stdout, Path stderr, List<String> command) {
+        this.process = process;
+        this.stdout = stdout;
+        this.stderr = stderr;
+        this.command = command;
+    }
+
+    /** A child that will run in {@code workDir}. */
+    public static Builder in(Path workDir) {
+        return new Builder(workDir);
+    }
+
+    /** What a finished child left: its exit code and everything it wrote. */
+    public record Result(int exitCode, byte[] stdoutBytes, String stderr) {
+
+        public String stdout() {
+            return new String(stdoutBytes, StandardCharsets.UTF_8);
+        }
+
+        /** Standard output and standard error together, for assertions on everything a user sees. */
+        public String output() {
+            return stdout() + "\n" + stderr;
+        }
+
+        @Override
+        public String toString() {
+            return "exit " + exitCode + "\n--- stdout ---\n" + stdout() + "\n--- stderr ---\n" + stderr;
+        }
+    }
+
+    public static final class Builder {
+        private final Path workDir;
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private final Map<String, String> systemProperties = new LinkedHashMap<>();
+
+        private Builder(Path workDir) {
+            this.workDir = workDir;
+        }
+
+        public Builder env(String name, String value) {
+            env.put(name, value);
+            return this;
+        }
+
+        public Builder env(Map<String, String> values) {
+            env.putAll(values);
+            return this;
+        }
+
+        public Builder systemProperty(String name, String value) {
+            systemProperties.put(name, value);
+            return this;
+        }
+
+        /** Starts the child; close the result (try-with-resources) so that it never outlives the test. */
+        public RelayProcess start(String... args) {
+            List<String> command = new ArrayList<>();
+            command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+            // a short-lived JVM starts faster without the optimising compiler
+            command.add("-XX:TieredStopAtLevel=1");
+            command.add("-Xmx512m");
+            systemProperties.forEach((k, v) -> command.add("-D" + k + "=" + v));
+            command.add("-cp");
+            command.add(applicationClassPath());
+            command.add(MAIN_CLASS);
+            command.addAll(Arrays.asList(args));
+            try {
+                Path out = Files.createTempFile("r2relay-stdout-", ".txt");
+                Path err = Files.createTempFile("r2relay-stderr-", ".txt");
+                ProcessBuilder pb = new ProcessBuilder(command)
+                        .directory(workDir.toFile())
+                        .redirectOutput(out.toFile())
+                        .redirectError(err.toFile())
+                        .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+                pb.environment().keySet().removeIf(k -> SCRUBBED_PREFIXES.stream().anyMatch(k::startsWith));
+                pb.environment().putAll(env);
+                return new RelayProcess(pb.start(), out, err, command);
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not start " + MAIN_CLASS, e);
+            }
+        }
+
+        /** Runs the child to its end; fails the test (after destroying it) if it takes longer than {@code limit}. */
+        public Result run(Duration limit, String... args) {
+            try (RelayProcess child = start(args)) {
+                return child.awaitExit(limit);
+            }
+        }
+    }
+
+    /**
+     * The test class path without the test classes: the child sees what the jar ships (its
+     * log4j2.properties, not log4j2-test.properties) plus the libraries of target/lib.
+     */
+    static String applicationClassPath() {
+        return Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(entry -> !Path.of(entry).endsWith(Path.of("target", "test-classes")))
+                .collect(Collectors.joining(File.pathSeparator));
+    }
+
+    /** Copies the shipped routes/*.camel.yaml into {@code folder} (created if needed) and returns it. */
+    public static Path copyShippedRoutes(Path folder) throws IOException {
+        Files.createDirectories(folder);
+        try (Stream<Path> shipped = Files.list(Path.of("routes"))) {
+            for (Path p : (Iterable<Path>) shipped::iterator) {
+                if (p.getFileName().toString().endsWith(".camel.yaml")) {
+                    Files.copy(p, folder.resolve(p.getFileName()));
+                }
+            }
+        }
+        return folder;
+    }
+
+    public boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** What the child has written to standard error so far. */
+    public String stderrSoFar() {
+        return read(stderr);
+    }
+
+    /** Waits for the child to end; destroys it and fails when it outlives {@code limit}. */
+    public Result awaitExit(Duration limit) {
+        try {
+            if (!process.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+                destroy();
+                throw new AssertionError("the child did not end within " + limit + ": " + arguments()
+                        + "\n--- stdout ---\n" + read(stdout) + "\n--- stderr ---\n" + read(stderr));
+            }
+        } catch (InterruptedException e) {
+            destroy();
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting for the child", e);
+        }
+        try {
+            return new Result(process.exitValue(), Files.readAllBytes(stdout), read(stderr));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Asks the child to stop as a user's Ctrl-C or a service manager would (SIGTERM), so that its
+     * shutdown runs, and waits for it to end; destroys it and fails after {@code limit}.
+     */
+    public Result stop(Duration limit) {
+        process.destroy();
+        return awaitExit(limit);
+    }
+
+    private String arguments() {
+        return String.join(" ", command.subList(command.indexOf(MAIN_CLASS), command.size()));
+    }
+
+    private void destroy() {
+        process.destroyForcibly();
+        try {
+            process.waitFor(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static String read(Path file) {
+        try {
+            return new String(Files.readAllBytes(file), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(unreadable: " + e.getMessage() + ")";
+        }
+    }
+
+    /** Destroys the child if it still runs and removes the captured output. */
+    @Override
+    public void close() {
+        if (process.isAlive()) {
+            destroy();
+        }
+        try {
+            Files.deleteIfExists(stdout);
+            Files.deleteIfExists(stderr);
+        } catch (IOException e) {
+            // temporary files; the OS cleans up
+        }
+    }
+}
