@@ -10,6 +10,8 @@ import org.apache.camel.model.ModelCamelContext;
 import org.apache.camel.model.OptionalIdentifiedDefinition;
 import org.apache.camel.model.ProcessorDefinition;
 import org.apache.camel.model.RouteDefinition;
+import org.apache.camel.model.SendDefinition;
+import org.apache.camel.util.URISupport;
 
 /**
  * Where a route that failed to start is written: file, line, route id and step id. Camel names
@@ -33,7 +35,7 @@ final class RouteSource {
             return Optional.of((failed.getLocation() == null ? "" : failed.getLocation() + " ") + "(route '"
                     + routeId + "')");
         }
-        OptionalIdentifiedDefinition<?> node = failingNode(route, failed.getMessage());
+        OptionalIdentifiedDefinition<?> node = innermost(failingNode(route, failed.getMessage()), failure, camel);
         StringBuilder where = new StringBuilder();
         String file = location(node);
         if (file == null) {
@@ -69,6 +71,36 @@ final class RouteSource {
             return route;
         }
         return route.getInput() != null ? route.getInput() : route;
+    }
+
+    /**
+     * Within a failing step that holds others (a choice, a split), the step whose endpoint the
+     * failure names, so that the user is sent to the line with the mistake.
+     */
+    private static OptionalIdentifiedDefinition<?> innermost(OptionalIdentifiedDefinition<?> node, Throwable failure,
+                                                            CamelContext camel) {
+        if (!(node instanceof ProcessorDefinition<?> parent) || parent.getOutputs().isEmpty()) {
+            return node;
+        }
+        StringBuilder messages = new StringBuilder();
+        for (Throwable t = failure; t != null && t.getCause() != t; t = t.getCause()) {
+            if (!(t instanceof FailedToCreateRouteException)) { // its message quotes every step of the route
+                messages.append(t.getMessage()).append('\n');
+            }
+        }
+        for (ProcessorDefinition<?> step : steps(parent.getOutputs(), new ArrayList<>())) {
+            if (step instanceof SendDefinition<?> send && send.getEndpointUri() != null) {
+                try {
+                    String uri = camel.resolvePropertyPlaceholders(send.getEndpointUri());
+                    if (messages.indexOf(URISupport.normalizeUri(uri)) >= 0 || messages.indexOf(uri) >= 0) {
+                        return step;
+                    }
+                } catch (Exception unresolvable) {
+                    // not this step
+                }
+            }
+        }
+        return node;
     }
 
     private static List<ProcessorDefinition<?>> steps(List<ProcessorDefinition<?>> outputs,

@@ -8,6 +8,7 @@ import dev.r2relay.support.S3ProxyServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -162,12 +163,17 @@ class BrokenRoutesTest {
     @Test
     void mistakeInAShippedRouteNamesThatFile() throws IOException {
         Path deliver = routes.resolve("deliver-file.camel.yaml");
-        Files.writeString(deliver, Files.readString(deliver).replace("operation: getObject", "operaton: getObject"));
+        String yaml = Files.readString(deliver);
+        Files.writeString(deliver, yaml.replace("operation: getObject", "operaton: getObject"));
+        List<String> lines = yaml.lines().toList();
+        // Camel records a step at its "- to:" line, the one before its id (0-based index of the id = 1-based line of "to")
+        int stepLine = lines.indexOf(lines.stream().filter(l -> l.contains("id: get-object")).findFirst().orElseThrow());
 
         Result r = runWith("extra.camel.yaml", "[]\n");
 
         assertThat(r.exitCode()).as(r.toString()).isNotZero();
-        assertThat(r.stderr()).contains(deliver + ", line 11").contains("route 'deliver-file', step 'get-object'")
+        // the step nests inside a choice: the message names the step, at the line Camel records for it
+        assertThat(r.stderr()).contains(deliver + ", line " + stepLine).contains("route 'deliver-file', step 'get-object'")
                 .contains("operaton");
         assertNoStackTrace(r);
     }
