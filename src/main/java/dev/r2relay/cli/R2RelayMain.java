@@ -2,6 +2,7 @@ package dev.r2relay.cli;
 
 import dev.r2relay.config.RelayConfiguration;
 import dev.r2relay.config.SettingsException;
+import dev.r2relay.jms.JmsConfiguration;
 import dev.r2relay.state.LedgerException;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -88,6 +89,8 @@ public final class R2RelayMain {
         main.addInitialProperty("camel.main.stream-caching-enabled", "false");
         main.addInitialProperty("camel.main.shutdown-timeout", "30");
         main.configure().addConfiguration(RelayConfiguration.class);
+        // after RelayConfiguration: it uses the settings and the S3 client bound there
+        main.configure().addConfiguration(JmsConfiguration.class);
         return main;
     }
 
