@@ -75,9 +75,9 @@ public final class EmbeddedBroker implements AutoCloseable {
         int actual = actualPort(broker.getActiveMQServer());
         if (actual <= 0) {
             broker.stop();
-            throw new RelayConfiguration.StartupCheckException("the embedded JMS broker cannot listen on 127.0.0.1:" + port
-                    + " (is another broker running there?): set relay.jms.port (RELAY_JMS_PORT) to a free port,"
-                    + " or 0 for any");
+            throw new RelayConfiguration.StartupCheckException("the embedded JMS broker cannot listen on"
+                    + " 127.0.0.1:" + port + " (is another broker running there?): set relay.jms.port"
+                    + " (RELAY_JMS_PORT) to a free port, or 0 for any");
         }
         return new EmbeddedBroker(broker, root, actual);
     }

@@ -74,7 +74,8 @@ public final class JmsConfiguration implements CamelConfiguration {
                 + registry.lookupByNameAndType("relayJmsBroker", EmbeddedBroker.class).folder() + ")";
         boolean reachable = probe(pool, brokerName);
         LOG.info("JMS: {} -> queue {}; objects up to {} bytes travel inline, larger ones as links valid for {}{}",
-                where, jms.queue(), jms.maxInlineSize(), jms.linkExpiry(), reachable ? "" : " (broker not reachable yet)");
+                where, jms.queue(), jms.maxInlineSize(), jms.linkExpiry(),
+                reachable ? "" : " (broker not reachable yet)");
         if (relay.afterDelivery() != RelaySettings.AfterDelivery.KEEP) {
             LOG.info("relay.after-delivery={} applies to objects sent inline; objects sent as links stay in the"
                     + " bucket so that their links work", relay.afterDelivery().name().toLowerCase(Locale.ROOT));
