@@ -3,6 +3,7 @@ package dev.r2relay.cli;
 import dev.r2relay.config.RelayConfiguration;
 import dev.r2relay.config.SettingsException;
 import dev.r2relay.delivery.DeliveryRecorder;
+import dev.r2relay.jms.JmsConfiguration;
 import dev.r2relay.state.LedgerException;
 import java.io.PrintStream;
 import java.nio.file.NoSuchFileException;
@@ -110,6 +111,8 @@ public final class R2RelayMain {
         main.configure().addConfiguration(RelayConfiguration.class);
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
+        // after RelayConfiguration: it uses the settings and the S3 client bound there
+        main.configure().addConfiguration(JmsConfiguration.class);
         return main;
     }
 
