@@ -79,7 +79,8 @@ public final class DeliveryRecorder {
     /** A trigger that cannot be read: reported once; retrying cannot help. */
     public void invalidTrigger(Exchange exchange) {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        FAILURES.warn("invalid trigger: {}", cause == null ? "unreadable" : cause.getMessage());
+        FAILURES.warn("invalid trigger (dropped: retrying cannot help): {}",
+                cause == null ? "unreadable" : cause.getMessage());
     }
 
     /** A listing failed; the next poll tries again. */

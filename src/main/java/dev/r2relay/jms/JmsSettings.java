@@ -36,15 +36,20 @@ public final class JmsSettings {
     private JmsSettings(Function<String, Optional<String>> lookup, String target) {
         Function<String, Optional<String>> in = key -> lookup.apply(key).map(String::trim).filter(v -> !v.isEmpty());
         boolean targetIsJms = "jms".equals(target);
+        boolean queueTrigger = in.apply("relay.trigger.queue.enabled").map(v -> bool("relay.trigger.queue.enabled", v))
+                .orElse(false);
+        boolean triggerTargetIsJms = in.apply("relay.trigger.target").map("jms"::equals).orElse(false);
+        boolean needed = targetIsJms || queueTrigger || triggerTargetIsJms;
         Optional<String> explicit = in.apply("relay.jms.enabled");
         if (explicit.isPresent()) {
             this.enabled = bool("relay.jms.enabled", explicit.get());
-            if (!enabled && targetIsJms) {
-                throw new SettingsException("relay.target=jms needs JMS: remove relay.jms.enabled=false"
-                        + " (RELAY_JMS_ENABLED) or pick another target");
+            if (!enabled && needed) {
+                throw new SettingsException((targetIsJms ? "relay.target=jms" : queueTrigger
+                        ? "relay.trigger.queue.enabled=true" : "relay.trigger.target=jms")
+                        + " needs JMS: remove relay.jms.enabled=false (RELAY_JMS_ENABLED) or turn that off");
             }
         } else {
-            this.enabled = targetIsJms;
+            this.enabled = needed;
         }
         this.url = in.apply("relay.jms.url").orElse(null);
         this.username = in.apply("relay.jms.username").orElse(null);

@@ -53,6 +53,14 @@ public final class TriggeredFetch {
         return parser.parse(body);
     }
 
+    /**
+     * Checks that the trigger body can be read, without delivering; lets a trigger's own route turn an
+     * unreadable body away (a 400, a dead-letter queue) before any fetch starts.
+     */
+    public void validate(Exchange exchange) {
+        parse(exchange);
+    }
+
     /** Sets the delivery headers for a create request, or {@link #SKIP} when nothing is to be done. */
     public void prepare(Exchange exchange) throws Exception {
         FetchRequest request = exchange.getMessage().getMandatoryBody(FetchRequest.class);
