@@ -44,6 +44,8 @@ public final class R2RelayMain {
               relay.state           [RELAY_STATE]        folder of the delivery record, default data/
               relay.poll-interval   [RELAY_POLL_INTERVAL] milliseconds between polls, default 5000
               relay.after-delivery  [RELAY_AFTER_DELIVERY] keep (default), delete or move
+              relay.http-server.enabled [RELAY_HTTP_SERVER_ENABLED] health checks over HTTP
+                                    on relay.http-server.host:port (default 127.0.0.1:8080; off)
             The README lists every setting.
 
             Exit codes: 0 done, 1 failure, 2 bad usage or settings, 3 object or bucket not found,
@@ -102,10 +104,33 @@ public final class R2RelayMain {
         // a stream cache would hold whole objects in memory; objects are streamed instead
         main.addInitialProperty("camel.main.stream-caching-enabled", "false");
         main.addInitialProperty("camel.main.shutdown-timeout", "30");
+        mapHttpServer(main);
         main.configure().addConfiguration(RelayConfiguration.class);
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         return main;
+    }
+
+    /**
+     * Maps relay.http-server.* onto camel-main's embedded server, which is off unless enabled: one
+     * Vert.x server for platform-http routes (camel.server) and, on the same port, health
+     * (camel.management). camel.* keys set by the user still win.
+     */
+    private static void mapHttpServer(Main main) {
+        String enabled = "{{relay.http-server.enabled:false}}";
+        String host = "{{relay.http-server.host:127.0.0.1}}";
+        String port = "{{relay.http-server.port:8080}}";
+        main.addInitialProperty("camel.server.enabled", enabled);
+        main.addInitialProperty("camel.server.host", host);
+        main.addInitialProperty("camel.server.port", port);
+        // trigger bodies are small; a larger body is refused (413) before it reaches the route
+        main.addInitialProperty("camel.server.max-body-size", "1048576");
+        main.addInitialProperty("camel.server.file-upload-enabled", "false");
+        main.addInitialProperty("camel.management.enabled", enabled);
+        main.addInitialProperty("camel.management.host", host);
+        main.addInitialProperty("camel.management.port", port);
+        main.addInitialProperty("camel.management.health-check-enabled", "true");
+        main.addInitialProperty("camel.health.enabled", "true");
     }
 
     /** Prints the cause a user can act on, without a stack trace, and picks the exit code. */

@@ -8,6 +8,9 @@ import dev.r2relay.delivery.FileTarget;
 import dev.r2relay.delivery.RangedDownload;
 import dev.r2relay.delivery.RelayHeaders;
 import dev.r2relay.delivery.SourceCleanup;
+import dev.r2relay.health.EndpointCheck;
+import dev.r2relay.health.EndpointStatus;
+import dev.r2relay.health.LedgerCheck;
 import dev.r2relay.local.EmbeddedR2;
 import dev.r2relay.poll.InFlight;
 import dev.r2relay.poll.ObjectLister;
@@ -16,8 +19,12 @@ import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.trigger.TriggerParser;
 import dev.r2relay.trigger.TriggeredFetch;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
@@ -70,24 +77,44 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("r2Presigner", S3Presigner.class, presigner);
         registry.bind("deliveryLedger", ledger);
         InFlight inFlight = new InFlight();
+        EndpointStatus endpointStatus = new EndpointStatus(settings.endpoint().orElse(null), settings.bucket());
+        endpointStatus.listed(Instant.now()); // the start-up check above listed the bucket
         registry.bind("requestCounter", requests);
         registry.bind("inFlight", inFlight);
         Runnable stop = settings.exitWhenIdle()
                 ? camel.getRegistry().lookupByNameAndType(STOP_HOOK, Runnable.class) : null;
         registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval(), stop));
         registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight,
-                settings.incremental()));
+                settings.incremental(), endpointStatus));
         registry.bind("relayHeaders", new RelayHeaders());
         registry.bind("fileTarget", fileTarget);
         registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency()));
+        EndpointCheck endpointCheck = new EndpointCheck(s3, settings.bucket(), settings.prefix(), endpointStatus,
+                Duration.ofMillis(settings.endpointCheckInterval()), Clock.systemUTC());
         registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null)));
         registry.bind("sourceCleanup", new SourceCleanup(s3, settings));
         registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, new TriggerParser(settings.bucket()),
                 settings.inbox(), settings.triggerDeleteFiles()));
+        registerHealthChecks(camel, endpointCheck, new LedgerCheck(ledger));
 
         LOG.info("r2-relay: {} -> {} (poll every {} ms, {} at once, after delivery: {}); ledger {} holds {} objects",
                 settings, settings.inbox(), settings.pollInterval(), settings.concurrency(),
                 settings.afterDelivery().name().toLowerCase(), ledger.description(), settled);
+        if (settings.httpServerEnabled()) {
+            String base = "http://" + settings.httpServerHost() + ":" + settings.httpServerPort();
+            LOG.info("HTTP server on {}: readiness {}/observe/health/ready", base, base);
+        }
+    }
+
+    private static void registerHealthChecks(CamelContext camel, EndpointCheck endpoint, LedgerCheck ledger) {
+        HealthCheckRegistry health = HealthCheckRegistry.get(camel);
+        if (health == null) {
+            return;
+        }
+        endpoint.setCamelContext(camel);
+        ledger.setCamelContext(camel);
+        health.register(endpoint);
+        health.register(ledger);
     }
 
     private static RelaySettings startEmbedded(CamelContext camel, RelaySettings settings) throws Exception {

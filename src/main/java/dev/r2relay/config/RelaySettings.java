@@ -49,6 +49,12 @@ public final class RelaySettings {
     private final long multipartThreshold;
     private final long partSize;
     private final int partConcurrency;
+    private final String target;
+    private final String triggerTarget;
+    private final boolean httpServerEnabled;
+    private final String httpServerHost;
+    private final int httpServerPort;
+    private final long endpointCheckInterval;
 
     /** What happens to an object in the bucket once it is delivered. */
     public enum AfterDelivery { KEEP, DELETE, MOVE }
@@ -94,6 +100,12 @@ public final class RelaySettings {
         this.summaryInterval = in.positiveLong("relay.summary-interval", 60_000);
         this.incremental = in.bool("relay.incremental", false);
         this.exitWhenIdle = in.bool("relay.exit-when-idle", false);
+        this.target = in.get("relay.target").orElse("file");
+        this.triggerTarget = in.get("relay.trigger.target").orElse("file");
+        this.httpServerEnabled = in.bool("relay.http-server.enabled", false);
+        this.httpServerHost = in.get("relay.http-server.host").orElse("127.0.0.1");
+        this.httpServerPort = (int) in.nonNegativeLong("relay.http-server.port", 8080);
+        this.endpointCheckInterval = in.positiveLong("relay.health.s3-check-interval", 30_000);
         validate();
     }
 
@@ -184,6 +196,10 @@ public final class RelaySettings {
         if (bucket != null && !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
             throw new SettingsException("r2.bucket (R2_BUCKET) '" + bucket + "' is not a valid bucket name:"
                     + " 3 to 63 lowercase letters, digits, dots and hyphens");
+        }
+        if (httpServerPort > 65535) {
+            throw new SettingsException("relay.http-server.port (RELAY_HTTP_SERVER_PORT) must be a TCP port,"
+                    + " 0 to 65535, got " + httpServerPort);
         }
         if (afterDelivery == AfterDelivery.MOVE) {
             boolean sameBucket = moveBucket == null || moveBucket.equals(bucket);
@@ -324,6 +340,34 @@ public final class RelaySettings {
         return triggerDeleteFiles;
     }
 
+    /** The poller's target: deliveries go to direct:deliver-<target>. */
+    public String target() {
+        return target;
+    }
+
+    /** The triggers' target: deliveries go to direct:deliver-<trigger target>. */
+    public String triggerTarget() {
+        return triggerTarget;
+    }
+
+    /** Whether r2-relay runs its HTTP server (health checks). */
+    public boolean httpServerEnabled() {
+        return httpServerEnabled;
+    }
+
+    public String httpServerHost() {
+        return httpServerHost;
+    }
+
+    public int httpServerPort() {
+        return httpServerPort;
+    }
+
+    /** Milliseconds a readiness answer about the S3 endpoint is reused before it is checked again. */
+    public long endpointCheckInterval() {
+        return endpointCheckInterval;
+    }
+
     /** A copy pointed at another endpoint with other credentials (used for the embedded stand-in). */
     public RelaySettings withEndpoint(URI newEndpoint, String newAccessKey, String newSecretKey) {
         return new RelaySettings(this, newEndpoint, newAccessKey, newSecretKey);
@@ -359,6 +403,12 @@ public final class RelaySettings {
         this.multipartThreshold = base.multipartThreshold;
         this.partSize = base.partSize;
         this.partConcurrency = base.partConcurrency;
+        this.target = base.target;
+        this.triggerTarget = base.triggerTarget;
+        this.httpServerEnabled = base.httpServerEnabled;
+        this.httpServerHost = base.httpServerHost;
+        this.httpServerPort = base.httpServerPort;
+        this.endpointCheckInterval = base.endpointCheckInterval;
     }
 
     /** Names the endpoint host, bucket and prefix; never a credential. */
