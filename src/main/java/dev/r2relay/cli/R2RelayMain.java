@@ -4,6 +4,8 @@ import dev.r2relay.config.RelayConfiguration;
 import dev.r2relay.config.SettingsException;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.state.LedgerException;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintStream;
 import java.util.Arrays;
 import org.apache.camel.main.Main;
@@ -44,7 +46,7 @@ public final class R2RelayMain {
               relay.state           [RELAY_STATE]        folder of the delivery record, default data/
               relay.poll-interval   [RELAY_POLL_INTERVAL] milliseconds between polls, default 5000
               relay.after-delivery  [RELAY_AFTER_DELIVERY] keep (default), delete or move
-              relay.http-server.enabled [RELAY_HTTP_SERVER_ENABLED] health checks over HTTP
+              relay.http-server.enabled [RELAY_HTTP_SERVER_ENABLED] health and metrics over HTTP
                                     on relay.http-server.host:port (default 127.0.0.1:8080; off)
             The README lists every setting.
 
@@ -113,8 +115,8 @@ public final class R2RelayMain {
 
     /**
      * Maps relay.http-server.* onto camel-main's embedded server, which is off unless enabled: one
-     * Vert.x server for platform-http routes (camel.server) and, on the same port, health
-     * (camel.management). camel.* keys set by the user still win.
+     * Vert.x server serves POST /fetch (camel.server, for platform-http routes) and, on the same port,
+     * health and Prometheus metrics (camel.management). camel.* keys set by the user still win.
      */
     private static void mapHttpServer(Main main) {
         String enabled = "{{relay.http-server.enabled:false}}";
@@ -130,7 +132,11 @@ public final class R2RelayMain {
         main.addInitialProperty("camel.management.host", host);
         main.addInitialProperty("camel.management.port", port);
         main.addInitialProperty("camel.management.health-check-enabled", "true");
+        main.addInitialProperty("camel.management.metrics-enabled", "true");
+        main.addInitialProperty("camel.metrics.enabled", enabled);
         main.addInitialProperty("camel.health.enabled", "true");
+        // one registry for Camel's route metrics and r2-relay's own, found by camel-micrometer-prometheus
+        main.bind(RelayConfiguration.METER_REGISTRY, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 
     /** Prints the cause a user can act on, without a stack trace, and picks the exit code. */

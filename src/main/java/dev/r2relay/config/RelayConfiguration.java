@@ -12,12 +12,15 @@ import dev.r2relay.health.EndpointCheck;
 import dev.r2relay.health.EndpointStatus;
 import dev.r2relay.health.LedgerCheck;
 import dev.r2relay.local.EmbeddedR2;
+import dev.r2relay.metrics.RelayMetrics;
 import dev.r2relay.poll.InFlight;
 import dev.r2relay.poll.ObjectLister;
 import dev.r2relay.poll.PollSummary;
 import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.trigger.TriggerParser;
 import dev.r2relay.trigger.TriggeredFetch;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -41,6 +44,8 @@ public final class RelayConfiguration implements CamelConfiguration {
 
     /** The registry name of the Runnable that ends the application (bound by the launcher). */
     public static final String STOP_HOOK = "relayStop";
+    /** The registry name of the Micrometer registry (camel-micrometer's name; bound by the launcher). */
+    public static final String METER_REGISTRY = "metricsRegistry";
 
     private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay");
 
@@ -91,7 +96,12 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency()));
         EndpointCheck endpointCheck = new EndpointCheck(s3, settings.bucket(), settings.prefix(), endpointStatus,
                 Duration.ofMillis(settings.endpointCheckInterval()), Clock.systemUTC());
-        registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null)));
+        RelayMetrics metrics = new RelayMetrics(meterRegistry(camel));
+        metrics.bind(requests, inFlight, endpointCheck, Clock.systemUTC(), settings.target(),
+                settings.triggerTarget());
+        registry.bind("relayMetrics", metrics);
+        registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null), metrics,
+                inFlight, settings.target(), settings.triggerTarget()));
         registry.bind("sourceCleanup", new SourceCleanup(s3, settings));
         registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, new TriggerParser(settings.bucket()),
                 settings.inbox(), settings.triggerDeleteFiles()));
@@ -102,8 +112,15 @@ public final class RelayConfiguration implements CamelConfiguration {
                 settings.afterDelivery().name().toLowerCase(), ledger.description(), settled);
         if (settings.httpServerEnabled()) {
             String base = "http://" + settings.httpServerHost() + ":" + settings.httpServerPort();
-            LOG.info("HTTP server on {}: readiness {}/observe/health/ready", base, base);
+            LOG.info("HTTP server on {}: readiness {}/observe/health/ready, metrics {}/observe/metrics", base,
+                    base, base);
         }
+    }
+
+    /** The registry camel-main's Prometheus endpoint scrapes; a plain one if the launcher bound none. */
+    private static MeterRegistry meterRegistry(CamelContext camel) {
+        MeterRegistry found = camel.getRegistry().lookupByNameAndType(METER_REGISTRY, MeterRegistry.class);
+        return found != null ? found : new SimpleMeterRegistry();
     }
 
     private static void registerHealthChecks(CamelContext camel, EndpointCheck endpoint, LedgerCheck ledger) {

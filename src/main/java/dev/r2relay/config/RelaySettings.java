@@ -350,7 +350,7 @@ public final class RelaySettings {
         return triggerTarget;
     }
 
-    /** Whether r2-relay runs its HTTP server (health checks). */
+    /** Whether r2-relay runs its HTTP server (health and metrics). */
     public boolean httpServerEnabled() {
         return httpServerEnabled;
     }

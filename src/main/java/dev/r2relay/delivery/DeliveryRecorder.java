@@ -1,7 +1,10 @@
 package dev.r2relay.delivery;
 
-import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.client.S3Errors;
+import dev.r2relay.metrics.RelayMetrics;
+import dev.r2relay.poll.InFlight;
+import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.trigger.TriggeredFetch;
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -10,7 +13,10 @@ import org.apache.camel.Message;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The last step of every delivery: records the outcome in the ledger and logs one line for it. */
+/**
+ * The last step of every delivery: records the outcome in the ledger, logs one line for it and
+ * counts it in the metrics, by source (poll or trigger) and target.
+ */
 public final class DeliveryRecorder {
 
     private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay.delivered");
@@ -20,11 +26,21 @@ public final class DeliveryRecorder {
 
     private final DeliveryLedger ledger;
     private final URI endpoint;
+    private final RelayMetrics metrics;
+    private final InFlight inFlight;
+    private final String pollTarget;
+    private final String triggerTarget;
     private final AtomicLong failures = new AtomicLong();
 
-    public DeliveryRecorder(DeliveryLedger ledger, URI endpoint) {
+    /** {@code pollTarget} and {@code triggerTarget} (relay.target, relay.trigger.target) label the metrics. */
+    public DeliveryRecorder(DeliveryLedger ledger, URI endpoint, RelayMetrics metrics, InFlight inFlight,
+                            String pollTarget, String triggerTarget) {
         this.ledger = ledger;
         this.endpoint = endpoint;
+        this.metrics = metrics;
+        this.inFlight = inFlight;
+        this.pollTarget = pollTarget;
+        this.triggerTarget = triggerTarget;
     }
 
     /** Deliveries that failed since start (each is tried again at a later poll). */
@@ -40,6 +56,8 @@ public final class DeliveryRecorder {
         long size = m.getHeader(RelayHeaders.SIZE, -1L, Long.class);
         String target = m.getHeader(RelayHeaders.TARGET, String.class);
         ledger.recordDelivered(bucket, key, m.getHeader(RelayHeaders.ETAG, String.class), size, target);
+        inFlight.settled(bucket, key);
+        metrics.delivered(source(exchange), target(exchange), size);
         Long started = m.getHeader(RelayHeaders.STARTED, Long.class);
         long ms = started == null ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         LOG.info("delivered bucket={} key={} size={} target={} ms={}", bucket,
@@ -54,12 +72,15 @@ public final class DeliveryRecorder {
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
         ledger.recordRejected(bucket, key, m.getHeader(RelayHeaders.ETAG, String.class), reason);
+        inFlight.settled(bucket, key);
+        metrics.rejected(source(exchange), target(exchange));
         REJECTS.warn("not delivered bucket={} {}; recorded as rejected until the object changes", bucket, reason);
     }
 
     /** A delivery failed: nothing is recorded, so the object is tried again at the next poll. */
     public void failed(Exchange exchange) {
         failures.incrementAndGet();
+        metrics.failed(source(exchange), target(exchange));
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
@@ -72,6 +93,7 @@ public final class DeliveryRecorder {
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
+        metrics.failed(source(exchange), target(exchange));
         FAILURES.warn("not delivered bucket={} key={}: {}; the trigger is returned to its source to retry",
                 bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
     }
@@ -79,22 +101,35 @@ public final class DeliveryRecorder {
     /** A trigger that cannot be read: reported once; retrying cannot help. */
     public void invalidTrigger(Exchange exchange) {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        metrics.invalidTrigger(RelayMetrics.SOURCE_TRIGGER);
         FAILURES.warn("invalid trigger: {}", cause == null ? "unreadable" : cause.getMessage());
     }
 
     /** A listing failed; the next poll tries again. */
     public void pollFailed(Exchange exchange) {
+        metrics.pollFailed();
         String bucket = exchange.getContext().resolvePropertyPlaceholders("{{r2.bucket}}");
         FAILURES.warn("poll failed: {}; trying again at the next poll", cause(exchange, bucket, null));
     }
 
     /** Deleting or moving a delivered object failed; it stays delivered and recorded. */
     public void cleanupFailed(Exchange exchange) {
+        metrics.cleanupFailed();
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
         FAILURES.warn("delivered but not cleaned up bucket={} key={}: {}; it is recorded and will not be"
                 + " delivered again", bucket, RejectedKeyException.printable(key), cause(exchange, bucket, key));
+    }
+
+    /** poll or trigger: a trigger's deliveries carry the trigger header. */
+    private static String source(Exchange exchange) {
+        return exchange.getMessage().getHeader(TriggeredFetch.TRIGGER) == null
+                ? RelayMetrics.SOURCE_POLL : RelayMetrics.SOURCE_TRIGGER;
+    }
+
+    private String target(Exchange exchange) {
+        return RelayMetrics.SOURCE_POLL.equals(source(exchange)) ? pollTarget : triggerTarget;
     }
 
     private String cause(Exchange exchange, String bucket, String key) {

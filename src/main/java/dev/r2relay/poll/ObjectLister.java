@@ -75,6 +75,8 @@ public final class ObjectLister {
         private final Deque<ObjectRef> ready = new ArrayDeque<>();
         private final Set<String> unsettled = new HashSet<>();
         private final Cursor cursor = new Cursor();
+        private final long poll = inFlight.pollStarted();
+        private boolean completed;
         private String continuation;
         private String startAfter = cursor.start();
         private boolean lastPage;
@@ -101,6 +103,10 @@ public final class ObjectLister {
         public boolean hasNext() {
             while (ready.isEmpty() && !lastPage) {
                 nextPage();
+            }
+            if (ready.isEmpty() && !completed) {
+                completed = true;
+                inFlight.pollCompleted(poll);
             }
             return !ready.isEmpty();
         }

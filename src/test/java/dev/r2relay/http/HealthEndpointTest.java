@@ -108,6 +108,8 @@ class HealthEndpointTest {
         }
         assertThat(server.listCount(BUCKET)).as("answers within the interval reuse the probe")
                 .isLessThanOrEqualTo(afterFirstProbe + 1);
+        String metrics = http.get("/observe/metrics").body();
+        assertThat(RelayHttp.value(metrics, "r2relay_health_probes_total")).isGreaterThanOrEqualTo(1);
 
         server.close();
         await().atMost(Duration.ofSeconds(60)).untilAsserted(() ->
