@@ -48,6 +48,7 @@ public final class R2RelayMain {
               relay.after-delivery  [RELAY_AFTER_DELIVERY] keep (default), delete or move
               relay.http-server.enabled [RELAY_HTTP_SERVER_ENABLED] health and metrics over HTTP
                                     on relay.http-server.host:port (default 127.0.0.1:8080; off)
+              relay.trigger.http.enabled [RELAY_TRIGGER_HTTP_ENABLED] also serve POST /fetch (off)
             The README lists every setting.
 
             Exit codes: 0 done, 1 failure, 2 bad usage or settings, 3 object or bucket not found,

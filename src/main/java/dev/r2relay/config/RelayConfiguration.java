@@ -17,6 +17,7 @@ import dev.r2relay.poll.InFlight;
 import dev.r2relay.poll.ObjectLister;
 import dev.r2relay.poll.PollSummary;
 import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.trigger.HttpTrigger;
 import dev.r2relay.trigger.TriggerParser;
 import dev.r2relay.trigger.TriggeredFetch;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -103,8 +104,11 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null), metrics,
                 inFlight, settings.target(), settings.triggerTarget()));
         registry.bind("sourceCleanup", new SourceCleanup(s3, settings));
-        registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, new TriggerParser(settings.bucket()),
-                settings.inbox(), settings.triggerDeleteFiles()));
+        TriggerParser triggerParser = new TriggerParser(settings.bucket());
+        registry.bind("triggerParser", triggerParser);
+        registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, triggerParser, settings.inbox(),
+                settings.triggerDeleteFiles()));
+        registry.bind("httpTrigger", new HttpTrigger(triggerParser));
         registerHealthChecks(camel, endpointCheck, new LedgerCheck(ledger));
 
         LOG.info("r2-relay: {} -> {} (poll every {} ms, {} at once, after delivery: {}); ledger {} holds {} objects",
@@ -112,8 +116,8 @@ public final class RelayConfiguration implements CamelConfiguration {
                 settings.afterDelivery().name().toLowerCase(), ledger.description(), settled);
         if (settings.httpServerEnabled()) {
             String base = "http://" + settings.httpServerHost() + ":" + settings.httpServerPort();
-            LOG.info("HTTP server on {}: readiness {}/observe/health/ready, metrics {}/observe/metrics", base,
-                    base, base);
+            LOG.info("HTTP server on {}: readiness {}/observe/health/ready, metrics {}/observe/metrics{}", base,
+                    base, base, settings.httpTriggerEnabled() ? ", trigger POST " + base + "/fetch" : "");
         }
     }
 

@@ -54,6 +54,7 @@ public final class RelaySettings {
     private final boolean httpServerEnabled;
     private final String httpServerHost;
     private final int httpServerPort;
+    private final boolean httpTriggerEnabled;
     private final long endpointCheckInterval;
 
     /** What happens to an object in the bucket once it is delivered. */
@@ -105,6 +106,7 @@ public final class RelaySettings {
         this.httpServerEnabled = in.bool("relay.http-server.enabled", false);
         this.httpServerHost = in.get("relay.http-server.host").orElse("127.0.0.1");
         this.httpServerPort = (int) in.nonNegativeLong("relay.http-server.port", 8080);
+        this.httpTriggerEnabled = in.bool("relay.trigger.http.enabled", false);
         this.endpointCheckInterval = in.positiveLong("relay.health.s3-check-interval", 30_000);
         validate();
     }
@@ -200,6 +202,10 @@ public final class RelaySettings {
         if (httpServerPort > 65535) {
             throw new SettingsException("relay.http-server.port (RELAY_HTTP_SERVER_PORT) must be a TCP port,"
                     + " 0 to 65535, got " + httpServerPort);
+        }
+        if (httpTriggerEnabled && !httpServerEnabled) {
+            throw new SettingsException("relay.trigger.http.enabled (RELAY_TRIGGER_HTTP_ENABLED) needs the HTTP"
+                    + " server: set relay.http-server.enabled=true (RELAY_HTTP_SERVER_ENABLED) as well");
         }
         if (afterDelivery == AfterDelivery.MOVE) {
             boolean sameBucket = moveBucket == null || moveBucket.equals(bucket);
@@ -350,7 +356,7 @@ public final class RelaySettings {
         return triggerTarget;
     }
 
-    /** Whether r2-relay runs its HTTP server (health and metrics). */
+    /** Whether r2-relay runs its HTTP server (health, metrics, and the HTTP trigger when enabled). */
     public boolean httpServerEnabled() {
         return httpServerEnabled;
     }
@@ -361,6 +367,11 @@ public final class RelaySettings {
 
     public int httpServerPort() {
         return httpServerPort;
+    }
+
+    /** Whether POST /fetch is served (needs the HTTP server). */
+    public boolean httpTriggerEnabled() {
+        return httpTriggerEnabled;
     }
 
     /** Milliseconds a readiness answer about the S3 endpoint is reused before it is checked again. */
@@ -408,6 +419,7 @@ public final class RelaySettings {
         this.httpServerEnabled = base.httpServerEnabled;
         this.httpServerHost = base.httpServerHost;
         this.httpServerPort = base.httpServerPort;
+        this.httpTriggerEnabled = base.httpTriggerEnabled;
         this.endpointCheckInterval = base.endpointCheckInterval;
     }
 

@@ -4,6 +4,7 @@ import dev.r2relay.client.S3Errors;
 import dev.r2relay.metrics.RelayMetrics;
 import dev.r2relay.poll.InFlight;
 import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.trigger.FetchRequest;
 import dev.r2relay.trigger.TriggeredFetch;
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
@@ -18,6 +19,9 @@ import org.slf4j.LoggerFactory;
  * counts it in the metrics, by source (poll or trigger) and target.
  */
 public final class DeliveryRecorder {
+
+    /** An exchange property naming where a trigger came from ("http"); absent: a direct trigger. */
+    public static final String TRIGGER_SOURCE = "R2RelayTriggerSource";
 
     private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay.delivered");
     private static final Logger REJECTS = LoggerFactory.getLogger("dev.r2relay.rejected");
@@ -88,21 +92,36 @@ public final class DeliveryRecorder {
                 bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
     }
 
-    /** A delivery a trigger asked for failed; the trigger's source (queue, caller) retries it. */
+    /**
+     * A delivery a trigger asked for failed; the trigger's source (queue, caller) retries it. An
+     * HTTP trigger was answered already: its failure is only reported.
+     */
     public void triggerFailed(Exchange exchange) {
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
-        metrics.failed(source(exchange), target(exchange));
-        FAILURES.warn("not delivered bucket={} key={}: {}; the trigger is returned to its source to retry",
-                bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
+        if (key == null && m.getBody() instanceof FetchRequest request) {
+            // failed before the delivery headers were set (the HEAD of the current version)
+            bucket = request.bucket();
+            key = request.key();
+        }
+        String source = source(exchange);
+        metrics.failed(source, target(exchange));
+        FAILURES.warn("not delivered bucket={} key={}: {}; {}", bucket,
+                key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key),
+                source.equals(RelayMetrics.SOURCE_HTTP_TRIGGER)
+                        ? "the HTTP trigger was answered 202 already: send it again, or let a poll deliver it"
+                        : "the trigger is returned to its source to retry");
     }
 
     /** A trigger that cannot be read: reported once; retrying cannot help. */
     public void invalidTrigger(Exchange exchange) {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        metrics.invalidTrigger(RelayMetrics.SOURCE_TRIGGER);
-        FAILURES.warn("invalid trigger: {}", cause == null ? "unreadable" : cause.getMessage());
+        String source = triggerSource(exchange);
+        metrics.invalidTrigger(source);
+        FAILURES.warn("invalid {}: {}",
+                source.equals(RelayMetrics.SOURCE_HTTP_TRIGGER) ? "HTTP trigger" : "trigger",
+                cause == null ? "unreadable" : cause.getMessage());
     }
 
     /** A listing failed; the next poll tries again. */
@@ -122,10 +141,17 @@ public final class DeliveryRecorder {
                 + " delivered again", bucket, RejectedKeyException.printable(key), cause(exchange, bucket, key));
     }
 
-    /** poll or trigger: a trigger's deliveries carry the trigger header. */
+    /** poll, trigger or http-trigger: a trigger's deliveries carry the trigger header. */
     private static String source(Exchange exchange) {
-        return exchange.getMessage().getHeader(TriggeredFetch.TRIGGER) == null
-                ? RelayMetrics.SOURCE_POLL : RelayMetrics.SOURCE_TRIGGER;
+        if (exchange.getMessage().getHeader(TriggeredFetch.TRIGGER) == null) {
+            return RelayMetrics.SOURCE_POLL;
+        }
+        return triggerSource(exchange);
+    }
+
+    private static String triggerSource(Exchange exchange) {
+        return "http".equals(exchange.getProperty(TRIGGER_SOURCE, String.class))
+                ? RelayMetrics.SOURCE_HTTP_TRIGGER : RelayMetrics.SOURCE_TRIGGER;
     }
 
     private String target(Exchange exchange) {

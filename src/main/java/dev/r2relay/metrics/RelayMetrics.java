@@ -24,6 +24,7 @@ public final class RelayMetrics {
 
     public static final String SOURCE_POLL = "poll";
     public static final String SOURCE_TRIGGER = "trigger";
+    public static final String SOURCE_HTTP_TRIGGER = "http-trigger";
 
     static final String DELIVERED = "r2relay.delivered.objects";
     static final String DELIVERED_BYTES = "r2relay.delivered.bytes";

@@ -61,6 +61,8 @@ class HealthEndpointTest {
         HttpResponse<String> live = http.get("/observe/health/live?exposureLevel=full");
         assertThat(live.statusCode()).isEqualTo(200);
         assertThat(live.body()).contains("\"status\":\"UP\"").doesNotContain("r2-endpoint").doesNotContain("ledger");
+        assertThat(http.post("/fetch", "some/key", "text/plain").statusCode())
+                .as("the HTTP trigger is off unless relay.trigger.http.enabled").isEqualTo(404);
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.camel.ProducerTemplate;
 import org.junit.jupiter.api.AfterEach;
@@ -127,6 +128,25 @@ class MetricsEndpointTest {
             assertThat(value(metrics, "r2relay_lag_seconds")).isZero();
             assertThat(value(metrics, "r2relay_failed_pending_objects")).isZero();
         });
+    }
+
+    @Test
+    void anHttpTriggerWhoseDeliveryFailsAfterIts202IsCounted() throws Exception {
+        Files.createDirectories(work);
+        Files.writeString(work.resolve("inbox"), "a file where the inbox folder should be");
+        put("late/fail.txt", "never written");
+        int port = RelayHttp.freePort();
+        Map<String, String> settings = RelayHttp.serverOn(RelayApp.settingsFor(server, bucket, work), port);
+        settings.put("relay.poll.enabled", "false");
+        settings.put("relay.trigger.http.enabled", "true");
+        app = RelayApp.start(settings);
+        http = new RelayHttp(port);
+        assertThat(http.post("/fetch", "late/fail.txt", "text/plain").statusCode()).isEqualTo(202);
+        await().atMost(WAIT).untilAsserted(() -> {
+            String metrics = scrape();
+            assertThat(value(metrics, "r2relay_failed_deliveries_total", "source=\"http-trigger\"")).isEqualTo(1);
+        });
+        assertThat(app.ledger().recordedEtag(bucket, "late/fail.txt")).isNull();
     }
 
     @Test
