@@ -5,6 +5,8 @@ import dev.r2relay.config.SettingsException;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.jms.JmsConfiguration;
 import dev.r2relay.state.LedgerException;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.PrintStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -47,6 +49,9 @@ public final class R2RelayMain {
               relay.state           [RELAY_STATE]        folder of the delivery record, default data/
               relay.poll-interval   [RELAY_POLL_INTERVAL] milliseconds between polls, default 5000
               relay.after-delivery  [RELAY_AFTER_DELIVERY] keep (default), delete or move
+              relay.http-server.enabled [RELAY_HTTP_SERVER_ENABLED] health and metrics over HTTP
+                                    on relay.http-server.host:port (default 127.0.0.1:8080; off)
+              relay.trigger.http.enabled [RELAY_TRIGGER_HTTP_ENABLED] also serve POST /fetch (off)
             The README lists every setting.
 
             Exit codes: 0 done, 1 failure, 2 bad usage or settings, 3 object or bucket not found,
@@ -108,12 +113,39 @@ public final class R2RelayMain {
         // Camel masks r2.secret-key, r2.access-key and r2.session-token in its start-up summaries by
         // their last word, but not r2.api-token ('apitoken' is not among its keywords)
         main.addInitialProperty("camel.main.additional-sensitive-keywords", "apitoken");
+        mapHttpServer(main);
         main.configure().addConfiguration(RelayConfiguration.class);
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         // after RelayConfiguration: it uses the settings and the S3 client bound there
         main.configure().addConfiguration(JmsConfiguration.class);
         return main;
+    }
+
+    /**
+     * Maps relay.http-server.* onto camel-main's embedded server, which is off unless enabled: one
+     * Vert.x server serves POST /fetch (camel.server, for platform-http routes) and, on the same port,
+     * health and Prometheus metrics (camel.management). camel.* keys set by the user still win.
+     */
+    private static void mapHttpServer(Main main) {
+        String enabled = "{{relay.http-server.enabled:false}}";
+        String host = "{{relay.http-server.host:127.0.0.1}}";
+        String port = "{{relay.http-server.port:8080}}";
+        main.addInitialProperty("camel.server.enabled", enabled);
+        main.addInitialProperty("camel.server.host", host);
+        main.addInitialProperty("camel.server.port", port);
+        // trigger bodies are small; a larger body is refused (413) before it reaches the route
+        main.addInitialProperty("camel.server.max-body-size", "1048576");
+        main.addInitialProperty("camel.server.file-upload-enabled", "false");
+        main.addInitialProperty("camel.management.enabled", enabled);
+        main.addInitialProperty("camel.management.host", host);
+        main.addInitialProperty("camel.management.port", port);
+        main.addInitialProperty("camel.management.health-check-enabled", "true");
+        main.addInitialProperty("camel.management.metrics-enabled", "true");
+        main.addInitialProperty("camel.metrics.enabled", enabled);
+        main.addInitialProperty("camel.health.enabled", "true");
+        // one registry for Camel's route metrics and r2-relay's own, found by camel-micrometer-prometheus
+        main.bind(RelayConfiguration.METER_REGISTRY, new PrometheusMeterRegistry(PrometheusConfig.DEFAULT));
     }
 
     /** Prints the cause a user can act on, without a stack trace, and picks the exit code. */

@@ -5,6 +5,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import software.amazon.awssdk.core.interceptor.Context;
 import software.amazon.awssdk.core.interceptor.ExecutionAttributes;
 import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
@@ -23,6 +24,7 @@ public final class RequestCounter implements ExecutionInterceptor {
 
     private final Map<String, LongAdder> attempts = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> calls = new ConcurrentHashMap<>();
+    private volatile Consumer<String> newOperation = operation -> { };
 
     @Override
     public void beforeTransmission(Context.BeforeTransmission context, ExecutionAttributes attributes) {
@@ -34,9 +36,25 @@ public final class RequestCounter implements ExecutionInterceptor {
         count(calls, attributes);
     }
 
-    private static void count(Map<String, LongAdder> counters, ExecutionAttributes attributes) {
-        String operation = attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
-        counters.computeIfAbsent(operation == null ? "Unknown" : operation, o -> new LongAdder()).increment();
+    private void count(Map<String, LongAdder> counters, ExecutionAttributes attributes) {
+        String name = attributes.getAttribute(SdkExecutionAttribute.OPERATION_NAME);
+        String operation = name == null ? "Unknown" : name;
+        LongAdder n = counters.get(operation);
+        if (n == null) {
+            n = counters.computeIfAbsent(operation, o -> new LongAdder());
+            newOperation.accept(operation);
+        }
+        n.increment();
+    }
+
+    /**
+     * Tells {@code listener} of every operation sent so far and then of each operation the first
+     * time it is sent (possibly more than once); metrics register their series through it.
+     */
+    public void onOperation(Consumer<String> listener) {
+        newOperation = listener;
+        calls.keySet().forEach(listener);
+        attempts.keySet().forEach(listener);
     }
 
     /** Requests sent per operation, retries included, in name order. */
@@ -49,6 +67,13 @@ public final class RequestCounter implements ExecutionInterceptor {
     public long requests(String operation) {
         LongAdder n = attempts.get(operation);
         return n == null ? 0 : n.sum();
+    }
+
+    /** Requests of one operation sent again after a failed attempt. */
+    public long retries(String operation) {
+        LongAdder sent = attempts.get(operation);
+        LongAdder made = calls.get(operation);
+        return Math.max(0, (sent == null ? 0 : sent.sum()) - (made == null ? 0 : made.sum()));
     }
 
     /** Requests sent again after a failed attempt. */

@@ -8,18 +8,29 @@ import dev.r2relay.delivery.FileTarget;
 import dev.r2relay.delivery.RangedDownload;
 import dev.r2relay.delivery.RelayHeaders;
 import dev.r2relay.delivery.SourceCleanup;
+import dev.r2relay.health.EndpointCheck;
+import dev.r2relay.health.EndpointStatus;
+import dev.r2relay.health.LedgerCheck;
 import dev.r2relay.local.EmbeddedR2;
+import dev.r2relay.metrics.RelayMetrics;
 import dev.r2relay.poll.InFlight;
 import dev.r2relay.poll.ObjectLister;
 import dev.r2relay.poll.PollSummary;
 import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.trigger.HttpTrigger;
 import dev.r2relay.trigger.TriggerParser;
 import dev.r2relay.trigger.TriggeredFetch;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.health.HealthCheckRegistry;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
@@ -36,6 +47,8 @@ public final class RelayConfiguration implements CamelConfiguration {
 
     /** The registry name of the Runnable that ends the application (bound by the launcher). */
     public static final String STOP_HOOK = "relayStop";
+    /** The registry name of the Micrometer registry (camel-micrometer's name; bound by the launcher). */
+    public static final String METER_REGISTRY = "metricsRegistry";
 
     private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay");
 
@@ -87,24 +100,59 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("r2Presigner", S3Presigner.class, presigner);
         registry.bind("deliveryLedger", ledger);
         InFlight inFlight = new InFlight();
+        EndpointStatus endpointStatus = new EndpointStatus(settings.endpoint().orElse(null), settings.bucket());
+        endpointStatus.listed(Instant.now()); // the start-up check above listed the bucket
         registry.bind("requestCounter", requests);
         registry.bind("inFlight", inFlight);
         Runnable stop = settings.exitWhenIdle()
                 ? camel.getRegistry().lookupByNameAndType(STOP_HOOK, Runnable.class) : null;
         registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval(), stop));
         registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight,
-                settings.incremental()));
+                settings.incremental(), endpointStatus));
         registry.bind("relayHeaders", new RelayHeaders());
         registry.bind("fileTarget", fileTarget);
         registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency()));
-        registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null)));
+        EndpointCheck endpointCheck = new EndpointCheck(s3, settings.bucket(), settings.prefix(), endpointStatus,
+                Duration.ofMillis(settings.endpointCheckInterval()), Clock.systemUTC());
+        RelayMetrics metrics = new RelayMetrics(meterRegistry(camel));
+        metrics.bind(requests, inFlight, endpointCheck, Clock.systemUTC(), settings.target(),
+                settings.triggerTarget());
+        registry.bind("relayMetrics", metrics);
+        registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null), metrics,
+                inFlight, settings.target(), settings.triggerTarget()));
         registry.bind("sourceCleanup", new SourceCleanup(s3, settings));
-        registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, new TriggerParser(settings.bucket()),
-                settings.inbox(), settings.triggerDeleteFiles()));
+        TriggerParser triggerParser = new TriggerParser(settings.bucket());
+        registry.bind("triggerParser", triggerParser);
+        registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, triggerParser, settings.inbox(),
+                settings.triggerDeleteFiles()));
+        registry.bind("httpTrigger", new HttpTrigger(triggerParser));
+        registerHealthChecks(camel, endpointCheck, new LedgerCheck(ledger));
 
         LOG.info("r2-relay: {} -> {} (poll every {} ms, {} at once, after delivery: {}); ledger {} holds {} objects",
                 settings, settings.inbox(), settings.pollInterval(), settings.concurrency(),
                 settings.afterDelivery().name().toLowerCase(), ledger.description(), settled);
+        if (settings.httpServerEnabled()) {
+            String base = "http://" + settings.httpServerHost() + ":" + settings.httpServerPort();
+            LOG.info("HTTP server on {}: readiness {}/observe/health/ready, metrics {}/observe/metrics{}", base,
+                    base, base, settings.httpTriggerEnabled() ? ", trigger POST " + base + "/fetch" : "");
+        }
+    }
+
+    /** The registry camel-main's Prometheus endpoint scrapes; a plain one if the launcher bound none. */
+    private static MeterRegistry meterRegistry(CamelContext camel) {
+        MeterRegistry found = camel.getRegistry().lookupByNameAndType(METER_REGISTRY, MeterRegistry.class);
+        return found != null ? found : new SimpleMeterRegistry();
+    }
+
+    private static void registerHealthChecks(CamelContext camel, EndpointCheck endpoint, LedgerCheck ledger) {
+        HealthCheckRegistry health = HealthCheckRegistry.get(camel);
+        if (health == null) {
+            return;
+        }
+        endpoint.setCamelContext(camel);
+        ledger.setCamelContext(camel);
+        health.register(endpoint);
+        health.register(ledger);
     }
 
     private static RelaySettings startEmbedded(CamelContext camel, RelaySettings settings, List<AutoCloseable> opened)

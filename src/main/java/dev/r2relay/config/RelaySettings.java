@@ -49,6 +49,13 @@ public final class RelaySettings {
     private final long multipartThreshold;
     private final long partSize;
     private final int partConcurrency;
+    private final String target;
+    private final String triggerTarget;
+    private final boolean httpServerEnabled;
+    private final String httpServerHost;
+    private final int httpServerPort;
+    private final boolean httpTriggerEnabled;
+    private final long endpointCheckInterval;
 
     /** What happens to an object in the bucket once it is delivered. */
     public enum AfterDelivery { KEEP, DELETE, MOVE }
@@ -94,6 +101,13 @@ public final class RelaySettings {
         this.summaryInterval = in.positiveLong("relay.summary-interval", 60_000);
         this.incremental = in.bool("relay.incremental", false);
         this.exitWhenIdle = in.bool("relay.exit-when-idle", false);
+        this.target = in.get("relay.target").orElse("file");
+        this.triggerTarget = in.get("relay.trigger.target").orElse("file");
+        this.httpServerEnabled = in.bool("relay.http-server.enabled", false);
+        this.httpServerHost = in.get("relay.http-server.host").orElse("127.0.0.1");
+        this.httpServerPort = (int) in.nonNegativeLong("relay.http-server.port", 8080);
+        this.httpTriggerEnabled = in.bool("relay.trigger.http.enabled", false);
+        this.endpointCheckInterval = in.positiveLong("relay.health.s3-check-interval", 30_000);
         validate();
     }
 
@@ -190,6 +204,14 @@ public final class RelaySettings {
         if (bucket != null && !bucket.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
             throw new SettingsException("r2.bucket (R2_BUCKET) '" + bucket + "' is not a valid bucket name:"
                     + " 3 to 63 lowercase letters, digits, dots and hyphens");
+        }
+        if (httpServerPort > 65535) {
+            throw new SettingsException("relay.http-server.port (RELAY_HTTP_SERVER_PORT) must be a TCP port,"
+                    + " 0 to 65535, got " + httpServerPort);
+        }
+        if (httpTriggerEnabled && !httpServerEnabled) {
+            throw new SettingsException("relay.trigger.http.enabled (RELAY_TRIGGER_HTTP_ENABLED) needs the HTTP"
+                    + " server: set relay.http-server.enabled=true (RELAY_HTTP_SERVER_ENABLED) as well");
         }
         if (afterDelivery == AfterDelivery.MOVE) {
             boolean sameBucket = moveBucket == null || moveBucket.equals(bucket);
@@ -330,6 +352,39 @@ public final class RelaySettings {
         return triggerDeleteFiles;
     }
 
+    /** The poller's target: deliveries go to direct:deliver-<target>. */
+    public String target() {
+        return target;
+    }
+
+    /** The triggers' target: deliveries go to direct:deliver-<trigger target>. */
+    public String triggerTarget() {
+        return triggerTarget;
+    }
+
+    /** Whether r2-relay runs its HTTP server (health, metrics, and the HTTP trigger when enabled). */
+    public boolean httpServerEnabled() {
+        return httpServerEnabled;
+    }
+
+    public String httpServerHost() {
+        return httpServerHost;
+    }
+
+    public int httpServerPort() {
+        return httpServerPort;
+    }
+
+    /** Whether POST /fetch is served (needs the HTTP server). */
+    public boolean httpTriggerEnabled() {
+        return httpTriggerEnabled;
+    }
+
+    /** Milliseconds a readiness answer about the S3 endpoint is reused before it is checked again. */
+    public long endpointCheckInterval() {
+        return endpointCheckInterval;
+    }
+
     /** A copy pointed at another endpoint with other credentials (used for the embedded stand-in). */
     public RelaySettings withEndpoint(URI newEndpoint, String newAccessKey, String newSecretKey) {
         return new RelaySettings(this, newEndpoint, newAccessKey, newSecretKey);
@@ -365,6 +420,13 @@ public final class RelaySettings {
         this.multipartThreshold = base.multipartThreshold;
         this.partSize = base.partSize;
         this.partConcurrency = base.partConcurrency;
+        this.target = base.target;
+        this.triggerTarget = base.triggerTarget;
+        this.httpServerEnabled = base.httpServerEnabled;
+        this.httpServerHost = base.httpServerHost;
+        this.httpServerPort = base.httpServerPort;
+        this.httpTriggerEnabled = base.httpTriggerEnabled;
+        this.endpointCheckInterval = base.endpointCheckInterval;
     }
 
     /** Names the endpoint host, bucket and prefix; never a credential. */

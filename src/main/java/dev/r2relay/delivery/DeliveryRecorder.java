@@ -1,7 +1,11 @@
 package dev.r2relay.delivery;
 
-import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.client.S3Errors;
+import dev.r2relay.metrics.RelayMetrics;
+import dev.r2relay.poll.InFlight;
+import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.trigger.FetchRequest;
+import dev.r2relay.trigger.TriggeredFetch;
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -10,8 +14,14 @@ import org.apache.camel.Message;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** The last step of every delivery: records the outcome in the ledger and logs one line for it. */
+/**
+ * The last step of every delivery: records the outcome in the ledger, logs one line for it and
+ * counts it in the metrics, by source (poll or trigger) and target.
+ */
 public final class DeliveryRecorder {
+
+    /** An exchange property naming where a trigger came from ("http"); absent: a direct trigger. */
+    public static final String TRIGGER_SOURCE = "R2RelayTriggerSource";
 
     private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay.delivered");
     private static final Logger REJECTS = LoggerFactory.getLogger("dev.r2relay.rejected");
@@ -20,11 +30,21 @@ public final class DeliveryRecorder {
 
     private final DeliveryLedger ledger;
     private final URI endpoint;
+    private final RelayMetrics metrics;
+    private final InFlight inFlight;
+    private final String pollTarget;
+    private final String triggerTarget;
     private final AtomicLong failures = new AtomicLong();
 
-    public DeliveryRecorder(DeliveryLedger ledger, URI endpoint) {
+    /** {@code pollTarget} and {@code triggerTarget} (relay.target, relay.trigger.target) label the metrics. */
+    public DeliveryRecorder(DeliveryLedger ledger, URI endpoint, RelayMetrics metrics, InFlight inFlight,
+                            String pollTarget, String triggerTarget) {
         this.ledger = ledger;
         this.endpoint = endpoint;
+        this.metrics = metrics;
+        this.inFlight = inFlight;
+        this.pollTarget = pollTarget;
+        this.triggerTarget = triggerTarget;
     }
 
     /** Deliveries that failed since start (each is tried again at a later poll). */
@@ -40,6 +60,8 @@ public final class DeliveryRecorder {
         long size = m.getHeader(RelayHeaders.SIZE, -1L, Long.class);
         String target = m.getHeader(RelayHeaders.TARGET, String.class);
         ledger.recordDelivered(bucket, key, m.getHeader(RelayHeaders.ETAG, String.class), size, target);
+        inFlight.settled(bucket, key);
+        metrics.delivered(source(exchange), target(exchange), size);
         Long started = m.getHeader(RelayHeaders.STARTED, Long.class);
         long ms = started == null ? -1 : TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
         LOG.info("delivered bucket={} key={} size={} target={} ms={}", bucket,
@@ -54,12 +76,15 @@ public final class DeliveryRecorder {
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
         ledger.recordRejected(bucket, key, m.getHeader(RelayHeaders.ETAG, String.class), reason);
+        inFlight.settled(bucket, key);
+        metrics.rejected(source(exchange), target(exchange));
         REJECTS.warn("not delivered bucket={} {}; recorded as rejected until the object changes", bucket, reason);
     }
 
     /** A delivery failed: nothing is recorded, so the object is tried again at the next poll. */
     public void failed(Exchange exchange) {
         failures.incrementAndGet();
+        metrics.failed(source(exchange), target(exchange));
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
@@ -67,35 +92,70 @@ public final class DeliveryRecorder {
                 bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
     }
 
-    /** A delivery a trigger asked for failed; the trigger's source (queue, caller) retries it. */
+    /**
+     * A delivery a trigger asked for failed; the trigger's source (queue, caller) retries it. An
+     * HTTP trigger was answered already: its failure is only reported.
+     */
     public void triggerFailed(Exchange exchange) {
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
-        FAILURES.warn("not delivered bucket={} key={}: {}; the trigger is returned to its source to retry",
-                bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
+        if (key == null && m.getBody() instanceof FetchRequest request) {
+            // failed before the delivery headers were set (the HEAD of the current version)
+            bucket = request.bucket();
+            key = request.key();
+        }
+        String source = source(exchange);
+        metrics.failed(source, target(exchange));
+        FAILURES.warn("not delivered bucket={} key={}: {}; {}", bucket,
+                key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key),
+                source.equals(RelayMetrics.SOURCE_HTTP_TRIGGER)
+                        ? "the HTTP trigger was answered 202 already: send it again, or let a poll deliver it"
+                        : "the trigger is returned to its source to retry");
     }
 
     /** A trigger that cannot be read: reported once; retrying cannot help. */
     public void invalidTrigger(Exchange exchange) {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-        FAILURES.warn("invalid trigger (dropped: retrying cannot help): {}",
+        String source = triggerSource(exchange);
+        metrics.invalidTrigger(source);
+        FAILURES.warn("invalid {}: {}",
+                source.equals(RelayMetrics.SOURCE_HTTP_TRIGGER) ? "HTTP trigger" : "trigger",
                 cause == null ? "unreadable" : cause.getMessage());
     }
 
     /** A listing failed; the next poll tries again. */
     public void pollFailed(Exchange exchange) {
+        metrics.pollFailed();
         String bucket = exchange.getContext().resolvePropertyPlaceholders("{{r2.bucket}}");
         FAILURES.warn("poll failed: {}; trying again at the next poll", cause(exchange, bucket, null));
     }
 
     /** Deleting or moving a delivered object failed; it stays delivered and recorded. */
     public void cleanupFailed(Exchange exchange) {
+        metrics.cleanupFailed();
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
         FAILURES.warn("delivered but not cleaned up bucket={} key={}: {}; it is recorded and will not be"
                 + " delivered again", bucket, RejectedKeyException.printable(key), cause(exchange, bucket, key));
+    }
+
+    /** poll, trigger or http-trigger: a trigger's deliveries carry the trigger header. */
+    private static String source(Exchange exchange) {
+        if (exchange.getMessage().getHeader(TriggeredFetch.TRIGGER) == null) {
+            return RelayMetrics.SOURCE_POLL;
+        }
+        return triggerSource(exchange);
+    }
+
+    private static String triggerSource(Exchange exchange) {
+        return "http".equals(exchange.getProperty(TRIGGER_SOURCE, String.class))
+                ? RelayMetrics.SOURCE_HTTP_TRIGGER : RelayMetrics.SOURCE_TRIGGER;
+    }
+
+    private String target(Exchange exchange) {
+        return RelayMetrics.SOURCE_POLL.equals(source(exchange)) ? pollTarget : triggerTarget;
     }
 
     private String cause(Exchange exchange, String bucket, String key) {

@@ -1,7 +1,9 @@
 package dev.r2relay.poll;
 
+import dev.r2relay.health.EndpointStatus;
 import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.state.ObjectRef;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -32,19 +34,22 @@ public final class ObjectLister {
     private final String prefix;
     private final InFlight inFlight;
     private final boolean incremental;
+    private final EndpointStatus endpointStatus;
 
     /**
      * With {@code incremental}, for buckets whose new keys always sort after the old ones
      * (date-partitioned keys), each poll lists from the last settled key instead of the start.
+     * Each list request's outcome is reported to {@code endpointStatus}.
      */
     public ObjectLister(S3Client s3, DeliveryLedger ledger, String bucket, String prefix, InFlight inFlight,
-                        boolean incremental) {
+                        boolean incremental, EndpointStatus endpointStatus) {
         this.s3 = s3;
         this.ledger = ledger;
         this.bucket = bucket;
         this.prefix = prefix;
         this.inFlight = inFlight;
         this.incremental = incremental;
+        this.endpointStatus = endpointStatus;
     }
 
     /** A lazy sequence of the objects still to deliver; each call starts a fresh listing. */
@@ -70,6 +75,8 @@ public final class ObjectLister {
         private final Deque<ObjectRef> ready = new ArrayDeque<>();
         private final Set<String> unsettled = new HashSet<>();
         private final Cursor cursor = new Cursor();
+        private final long poll = inFlight.pollStarted();
+        private boolean completed;
         private String continuation;
         private String startAfter = cursor.start();
         private boolean lastPage;
@@ -97,6 +104,10 @@ public final class ObjectLister {
             while (ready.isEmpty() && !lastPage) {
                 nextPage();
             }
+            if (ready.isEmpty() && !completed) {
+                completed = true;
+                inFlight.pollCompleted(poll);
+            }
             return !ready.isEmpty();
         }
 
@@ -118,7 +129,14 @@ public final class ObjectLister {
             } else if (startAfter != null) {
                 request.startAfter(startAfter);
             }
-            ListObjectsV2Response page = s3.listObjectsV2(request.build());
+            ListObjectsV2Response page;
+            try {
+                page = s3.listObjectsV2(request.build());
+            } catch (RuntimeException e) {
+                endpointStatus.failed(Instant.now(), e);
+                throw e;
+            }
+            endpointStatus.listed(Instant.now());
             pages++;
             List<ObjectRef> objects = new ArrayList<>(page.contents().size());
             String lastKey = null;

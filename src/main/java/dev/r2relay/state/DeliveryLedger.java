@@ -124,6 +124,16 @@ public final class DeliveryLedger implements AutoCloseable {
         }
     }
 
+    /** Asks the store a trivial question; throws when it does not answer (closed, broken, locked). */
+    public void ping() {
+        try (Connection c = connection(); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT 1 FROM relay_ledger LIMIT 1")) {
+            rs.next();
+        } catch (SQLException e) {
+            throw new LedgerException("relay.state: cannot read the ledger " + description + ": " + e.getMessage(), e);
+        }
+    }
+
     /** The keys among {@code objects} already settled (delivered or rejected) at their listed ETag. */
     public Set<String> settled(String bucket, List<ObjectRef> objects) {
         Set<String> settled = new HashSet<>();
