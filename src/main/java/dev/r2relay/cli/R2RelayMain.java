@@ -2,6 +2,7 @@ package dev.r2relay.cli;
 
 import dev.r2relay.config.RelayConfiguration;
 import dev.r2relay.config.SettingsException;
+import dev.r2relay.deadletter.DeadLetterConfiguration;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.jms.JmsConfiguration;
 import dev.r2relay.state.LedgerException;
@@ -115,6 +116,7 @@ public final class R2RelayMain {
         main.addInitialProperty("camel.main.additional-sensitive-keywords", "apitoken");
         mapHttpServer(main);
         main.configure().addConfiguration(RelayConfiguration.class);
+        main.configure().addConfiguration(DeadLetterConfiguration.class);
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         // after RelayConfiguration: it uses the settings and the S3 client bound there
