@@ -4,6 +4,7 @@ import dev.r2relay.config.RelayConfiguration;
 import dev.r2relay.config.SettingsException;
 import dev.r2relay.deadletter.DeadLetterConfiguration;
 import dev.r2relay.delivery.DeliveryRecorder;
+import dev.r2relay.http.HttpConfiguration;
 import dev.r2relay.jms.JmsConfiguration;
 import dev.r2relay.state.LedgerException;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -117,6 +118,7 @@ public final class R2RelayMain {
         mapHttpServer(main);
         main.configure().addConfiguration(RelayConfiguration.class);
         main.configure().addConfiguration(DeadLetterConfiguration.class);
+        main.configure().addConfiguration(HttpConfiguration.class);
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         // after RelayConfiguration: it uses the settings and the S3 client bound there
