@@ -247,4 +247,49 @@ class HttpTargetTest {
         assertThat(logs.matching("WARN", "failed", "never.txt")).hasSize(2);
         assertThat(logs.matching("ERROR", "dead letter", "never.txt", "attempts=3")).hasSize(1);
     }
+
+    @Test
+    void retriesTheVersionItStartedWithAndLeavesAChangedObjectToTheNextPoll() throws Exception {
+        byte[] v1 = bytes(20_000, 5);
+        byte[] v2 = bytes(30_000, 6);
+        String etag1 = objects.put("doc.bin", v1, "application/octet-stream");
+        // the object is overwritten while the endpoint fails the first attempt
+        try (HttpSink sink = new HttpSink().then(Answer.of(500)).whenReceived(r -> {
+                if (r.header("R2RelayETag").equals(etag1)) {
+                    objects.put("doc.bin", v2, "application/octet-stream");
+                }
+            });
+             RelayApp app = RelayApp.start(settings(sink.url("/in/{key}")))) {
+            String etag2 = TestObjects.md5(v2);
+            await().atMost(WAIT).until(() -> app.ledger().entry(BUCKET, "doc.bin")
+                    .filter(e -> e.etag().equals(etag2)).isPresent());
+            assertThat(outcome(app, "doc.bin")).contains(Outcome.DELIVERED);
+            awaitPolls(2);
+            // the retry's If-Match GET found a new version and stopped; the next poll sent that one
+            assertThat(sink.received()).extracting(Received::sha256)
+                    .containsExactly(TestObjects.sha256(v1), TestObjects.sha256(v2));
+            assertThat(sink.received().get(1).header("R2RelayETag")).isEqualTo(etag2);
+            assertThat(new FolderDeadLetterStore(work.resolve("state/dead-letters")).list()).isEmpty();
+        }
+        assertThat(logs.matching("WARN", "not delivered", "doc.bin", "412")).hasSize(1);
+    }
+
+    @Test
+    void givesUpOnAnEndpointThatTakesTheBodyButNeverAnswers() throws Exception {
+        objects.put("hang.txt", "waiting".getBytes(StandardCharsets.UTF_8), "text/plain");
+        try (HttpSink sink = new HttpSink().otherwise(Answer.none())) {
+            Map<String, String> p = settings(sink.url("/in/{key}"));
+            p.put("relay.http.timeout", "500");
+            p.put("relay.http.max-attempts", "2");
+            try (RelayApp app = RelayApp.start(p)) {
+                await().atMost(WAIT).until(() -> outcome(app, "hang.txt").isPresent());
+                assertThat(outcome(app, "hang.txt")).contains(Outcome.DEAD);
+                assertThat(sink.received()).hasSize(2);
+                DeadLetter letter = new FolderDeadLetterStore(work.resolve("state/dead-letters")).list().get(0);
+                assertThat(letter.status()).isNull();
+                assertThat(letter.attempts()).isEqualTo(2);
+                assertThat(letter.reason()).startsWith("no progress for 500 ms (relay.http.timeout)");
+            }
+        }
+    }
 }

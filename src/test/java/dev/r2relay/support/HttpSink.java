@@ -17,7 +17,9 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
@@ -41,13 +43,20 @@ public final class HttpSink implements AutoCloseable {
         public static Answer of(int status) {
             return new Answer(status, Map.of(), "");
         }
+
+        /** No answer at all: the request hangs until the sink closes. */
+        public static Answer none() {
+            return new Answer(-1, Map.of(), "");
+        }
     }
 
     private final HttpServer server;
     private final ExecutorService threads;
     private final List<Received> received = new CopyOnWriteArrayList<>();
     private final Deque<Answer> script = new ArrayDeque<>();
+    private final CountDownLatch closed = new CountDownLatch(1);
     private volatile Answer fallback = Answer.of(200);
+    private volatile Consumer<Received> listener = r -> { };
 
     /** On any free port. */
     public HttpSink() throws IOException {
@@ -95,6 +104,12 @@ public final class HttpSink implements AutoCloseable {
         return this;
     }
 
+    /** Runs {@code action} for each request, once its body is read and before it is answered. */
+    public HttpSink whenReceived(Consumer<Received> action) {
+        listener = action;
+        return this;
+    }
+
     public List<Received> received() {
         return List.copyOf(received);
     }
@@ -120,9 +135,15 @@ public final class HttpSink implements AutoCloseable {
             Map<String, String> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
             Headers h = exchange.getRequestHeaders();
             h.forEach((name, values) -> headers.put(name, String.join(",", values)));
-            received.add(new Received(exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(), headers,
-                    size, HexFormat.of().formatHex(sha.digest()), arrived));
+            Received request = new Received(exchange.getRequestMethod(), exchange.getRequestURI().getRawPath(),
+                    headers, size, HexFormat.of().formatHex(sha.digest()), arrived);
+            received.add(request);
+            listener.accept(request);
             Answer answer = next();
+            if (answer.status() < 0) {
+                closed.await();
+                return;
+            }
             answer.headers().forEach((k, v) -> exchange.getResponseHeaders().add(k, v));
             byte[] body = answer.body().getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(answer.status(), body.length == 0 ? -1 : body.length);
@@ -133,11 +154,14 @@ public final class HttpSink implements AutoCloseable {
             }
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
     @Override
     public void close() {
+        closed.countDown();
         server.stop(0);
         threads.shutdownNow();
     }

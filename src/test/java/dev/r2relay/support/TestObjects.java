@@ -32,8 +32,17 @@ public final class TestObjects implements AutoCloseable {
     }
 
     public static String sha256(byte[] bytes) {
+        return digest("SHA-256", bytes);
+    }
+
+    /** The ETag S3 gives a single-part upload of {@code bytes}. */
+    public static String md5(byte[] bytes) {
+        return digest("MD5", bytes);
+    }
+
+    private static String digest(String algorithm, byte[] bytes) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            return HexFormat.of().formatHex(MessageDigest.getInstance(algorithm).digest(bytes));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
