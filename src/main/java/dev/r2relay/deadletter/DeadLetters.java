@@ -6,6 +6,7 @@ import dev.r2relay.delivery.RelayHeaders;
 import dev.r2relay.state.DeliveryLedger;
 import java.io.IOException;
 import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.slf4j.Logger;
@@ -93,7 +94,8 @@ public final class DeadLetters {
             attempts = m.getHeader(Exchange.REDELIVERY_COUNTER, 0, Integer.class) + 1;
         }
         return new DeadLetter(bucket, key, etag, m.getHeader(RelayHeaders.SIZE, -1L, Long.class),
-                m.getHeader(RelayHeaders.TARGET, String.class), status, reason, attempts, Instant.now());
+                m.getHeader(RelayHeaders.TARGET, String.class), status, reason, attempts,
+                Instant.now().truncatedTo(ChronoUnit.MILLIS));
     }
 
     private static TargetFailure find(Throwable t) {
