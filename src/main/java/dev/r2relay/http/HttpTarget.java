@@ -137,8 +137,8 @@ public final class HttpTarget {
         String contentType = m.getHeader(AWS2S3Constants.CONTENT_TYPE, String.class);
         b.header("Content-Type", contentType == null || contentType.isBlank() ? "application/octet-stream"
                 : contentType);
-        String encoding = m.getHeader(AWS2S3Constants.CONTENT_ENCODING, String.class);
-        if (encoding != null && !encoding.isBlank()) {
+        String encoding = contentCoding(m.getHeader(AWS2S3Constants.CONTENT_ENCODING, String.class));
+        if (encoding != null) {
             // the stored bytes are sent as stored: say how they are encoded
             b.header("Content-Encoding", encoding);
         }
@@ -225,6 +225,25 @@ public final class HttpTarget {
         } catch (IOException e) {
             // the attempt's outcome is already decided
         }
+    }
+
+    /**
+     * The object's content coding without "aws-chunked": that one describes how an upload was
+     * signed, not the stored bytes, yet some servers keep it with the object. Null when nothing
+     * is left.
+     */
+    static String contentCoding(String stored) {
+        if (stored == null) {
+            return null;
+        }
+        StringBuilder b = new StringBuilder();
+        for (String coding : stored.split(",")) {
+            String c = coding.trim();
+            if (!c.isEmpty() && !c.equalsIgnoreCase("aws-chunked")) {
+                b.append(b.length() == 0 ? "" : ", ").append(c);
+            }
+        }
+        return b.length() == 0 ? null : b.toString();
     }
 
     /** A URL as logs may show it: a query can carry a token, so it is cut. */

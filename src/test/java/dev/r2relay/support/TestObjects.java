@@ -31,6 +31,13 @@ public final class TestObjects implements AutoCloseable {
         return etag.replace("\"", "");
     }
 
+    /** Stores {@code bytes} as they are, marked with {@code contentEncoding} (gzip); returns the ETag. */
+    public String put(String key, byte[] bytes, String contentType, String contentEncoding) {
+        String etag = s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType)
+                .contentEncoding(contentEncoding), RequestBody.fromBytes(bytes)).eTag();
+        return etag.replace("\"", "");
+    }
+
     public static String sha256(byte[] bytes) {
         return digest("SHA-256", bytes);
     }
