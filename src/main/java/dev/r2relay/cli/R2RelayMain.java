@@ -2,7 +2,9 @@ package dev.r2relay.cli;
 
 import dev.r2relay.config.RelayConfiguration;
 import dev.r2relay.config.SettingsException;
+import dev.r2relay.deadletter.DeadLetterConfiguration;
 import dev.r2relay.delivery.DeliveryRecorder;
+import dev.r2relay.http.HttpConfiguration;
 import dev.r2relay.jms.JmsConfiguration;
 import dev.r2relay.state.LedgerException;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -11,9 +13,13 @@ import java.io.PrintStream;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Map;
 import org.apache.camel.main.Main;
 
-/** The command line: {@code run} (the default) starts the routes in routes/, {@code fetch} gets one object. */
+/**
+ * The command line: {@code run} (the default) starts the routes in routes/, {@code fetch} gets one
+ * object, {@code dead-letters} lists what a target gave up on and {@code replay} delivers it again.
+ */
 public final class R2RelayMain {
 
     /** Where the application reads its properties: the working directory, as the README says. */
@@ -22,7 +28,8 @@ public final class R2RelayMain {
     static final String USAGE = """
             Usage: java -jar target/r2-relay.jar [COMMAND]
 
-            Moves objects out of Cloudflare R2 (or any S3-compatible store) into a folder.
+            Moves objects out of Cloudflare R2 (or any S3-compatible store) into a folder, a JMS
+            queue or an HTTP endpoint.
             Reads routes/*.camel.yaml and application.properties from the working directory.
 
             Commands:
@@ -31,6 +38,9 @@ public final class R2RelayMain {
                                   (exit code 1 when an object could not be delivered)
               fetch KEY [DEST]    fetch one object, print its metadata and write it to DEST
                                   (default: the key's file name here; '-' for standard output)
+              dead-letters        list the objects a target gave up on (key, reason, attempts, time)
+              replay [KEY...]     deliver dead letters again (all, or the named keys) through the
+                                  configured target; stop the running relay first
               --help, -h          show this help
 
             Main settings (application.properties key, or the environment variable in brackets):
@@ -52,10 +62,15 @@ public final class R2RelayMain {
               relay.http-server.enabled [RELAY_HTTP_SERVER_ENABLED] health and metrics over HTTP
                                     on relay.http-server.host:port (default 127.0.0.1:8080; off)
               relay.trigger.http.enabled [RELAY_TRIGGER_HTTP_ENABLED] also serve POST /fetch (off)
+              relay.target          [RELAY_TARGET]       file (default), jms or http
+              relay.http.url        [RELAY_HTTP_URL]     endpoint for relay.target=http; {key} in the
+                                                         path stands for the URL-encoded key
+              relay.http.headers.NAME [RELAY_HTTP_HEADERS_NAME] extra request header (value never logged)
+              relay.dead-letter     [RELAY_DEAD_LETTER]  dead-letter folder, default <relay.state>/dead-letters
             The README lists every setting.
 
-            Exit codes: 0 done, 1 failure, 2 bad usage or settings, 3 object or bucket not found,
-            4 access denied, 5 endpoint unreachable.
+            Exit codes: 0 done, 1 failure (replay: something still fails), 2 bad usage or settings,
+            3 object, bucket or dead letter not found, 4 access denied, 5 endpoint unreachable.
             """;
 
     private R2RelayMain() {
@@ -72,6 +87,11 @@ public final class R2RelayMain {
             code = run(once ? Arrays.copyOfRange(rest, 1, rest.length) : rest, once, System.err);
         } else if (args[0].equals("fetch")) {
             code = FetchCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err);
+        } else if (args[0].equals("dead-letters")) {
+            code = DeadLettersCommand.run(Arrays.copyOfRange(args, 1, args.length), Map.of(), System.out,
+                    System.err);
+        } else if (args[0].equals("replay")) {
+            code = ReplayCommand.run(Arrays.copyOfRange(args, 1, args.length), Map.of(), System.out, System.err);
         } else {
             System.err.println("r2-relay: unknown command '" + args[0] + "'\n");
             System.err.print(USAGE);
@@ -115,6 +135,8 @@ public final class R2RelayMain {
         main.addInitialProperty("camel.main.additional-sensitive-keywords", "apitoken");
         mapHttpServer(main);
         main.configure().addConfiguration(RelayConfiguration.class);
+        main.configure().addConfiguration(DeadLetterConfiguration.class);
+        main.configure().addConfiguration(HttpConfiguration.class);
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         // after RelayConfiguration: it uses the settings and the S3 client bound there

@@ -148,13 +148,21 @@ public final class ObjectLister {
                             o.lastModified(), false));
                 }
             }
+            // in flight first, the ledger second: a delivery is recorded before it leaves the
+            // in-flight set, so one that ends between the two reads is seen by the second
+            Set<String> busy = new HashSet<>();
+            for (ObjectRef o : objects) {
+                if (inFlight.contains(bucket, o.key())) {
+                    busy.add(o.key());
+                }
+            }
             Set<String> settled = ledger.settled(bucket, objects);
             for (S3Object o : page.contents()) {
                 cursor.advance(o.key(), o.key().endsWith("/") || settled.contains(o.key()));
             }
             List<ObjectRef> released = new ArrayList<>();
             for (ObjectRef o : objects) {
-                if (!settled.contains(o.key())) {
+                if (!settled.contains(o.key()) && !busy.contains(o.key())) {
                     unsettled.add(o.key());
                 }
                 marks.offer(o, released);
@@ -168,7 +176,7 @@ public final class ObjectLister {
                 cursor.save();
             }
             for (ObjectRef o : released) {
-                if (unsettled.remove(o.key()) && !inFlight.contains(bucket, o.key())) {
+                if (unsettled.remove(o.key())) {
                     ready.add(o);
                     fresh++;
                 }

@@ -19,8 +19,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The durable record of what was delivered or rejected, one row per bucket and key holding the
- * ETag it was decided for: an object whose ETag changed is new again. Embedded H2 under
+ * The durable record of what was delivered, rejected or dead-lettered, one row per bucket and key
+ * holding the ETag it was decided for: an object whose ETag changed is new again. Embedded H2 under
  * {@code relay.state} by default.
  */
 public final class DeliveryLedger implements AutoCloseable {
@@ -28,8 +28,11 @@ public final class DeliveryLedger implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DeliveryLedger.class);
     private static final int LOOKUP_BATCH = 500;
 
-    /** How an object was settled. */
-    public enum Outcome { DELIVERED, REJECTED }
+    /**
+     * How an object was settled. DEAD: the target refused it or stayed unreachable through every
+     * attempt; it went to the dead letters and waits for a replay (or a new version).
+     */
+    public enum Outcome { DELIVERED, REJECTED, DEAD }
 
     /** One key's row: the ETag it was settled at, how, where it went or why not, and when. */
     public record Entry(String etag, Outcome outcome, long size, String target, String reason,
@@ -134,7 +137,7 @@ public final class DeliveryLedger implements AutoCloseable {
         }
     }
 
-    /** The keys among {@code objects} already settled (delivered or rejected) at their listed ETag. */
+    /** The keys among {@code objects} already settled (delivered, rejected or dead) at their listed ETag. */
     public Set<String> settled(String bucket, List<ObjectRef> objects) {
         Set<String> settled = new HashSet<>();
         try (Connection c = connection()) {
@@ -258,6 +261,11 @@ public final class DeliveryLedger implements AutoCloseable {
 
     public void recordRejected(String bucket, String key, String etag, String reason) {
         record(bucket, key, etag, Outcome.REJECTED, -1, null, reason);
+    }
+
+    /** Records an object given up on: it is not listed as new again until its ETag changes or it is replayed. */
+    public void recordDead(String bucket, String key, String etag, long size, String target, String reason) {
+        record(bucket, key, etag, Outcome.DEAD, size, target, reason);
     }
 
     private void record(String bucket, String key, String etag, Outcome outcome, long size, String target,
