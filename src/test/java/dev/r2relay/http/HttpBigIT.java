@@ -5,32 +5,27 @@ import static org.awaitility.Awaitility.await;
 
 import dev.r2relay.local.EmbeddedR2;
 import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.support.BigObjects;
 import dev.r2relay.support.HttpSink;
 import dev.r2relay.support.RelayApp;
-import java.io.OutputStream;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A 1 GiB object through the HTTP target in a JVM limited to 128 MiB of heap (the -Pbig profile
- * runs this with -Xmx128m): the store (S3Proxy over a folder), the application and the receiving
- * server all live in this JVM, so the object cannot have been held in memory anywhere. Prints the
- * peak heap and the peak resident set size, and writes them to target/http-big-it.txt.
+ * A large object (4 GiB unless -Drelay.big.mib says otherwise) through the HTTP target in a JVM
+ * limited to 128 MiB of heap (the -Pbig profile runs this with -Xmx128m): the store (S3Proxy over a
+ * folder), the application and the receiving server all live in this JVM, so the object cannot
+ * have been held in memory anywhere. Prints the peak heap and the peak resident set size, and
+ * writes them to target/http-big-it.txt.
  */
 class HttpBigIT {
 
-    private static final long SIZE = 1L << 30;
+    private static final long SIZE = BigObjects.size();
     private static final String BUCKET = "big-bucket";
 
     @TempDir
@@ -41,7 +36,7 @@ class HttpBigIT {
         assertThat(Runtime.getRuntime().maxMemory()).as("run with -Pbig, which sets -Xmx128m")
                 .isLessThanOrEqualTo(128L << 20);
         Path source = Files.createDirectories(work.resolve("source"));
-        String sha256 = writeObject(source.resolve("big.bin"));
+        String sha256 = BigObjects.write(source.resolve("big.bin"), SIZE);
 
         try (EmbeddedR2 store = EmbeddedR2.onFolder(work.resolve("store"), 0, EmbeddedR2.ACCESS_KEY,
                 EmbeddedR2.SECRET_KEY); HttpSink sink = new HttpSink()) {
@@ -61,7 +56,7 @@ class HttpBigIT {
             p.put("relay.http.max-attempts", "1");
             p.put("relay.http.timeout", "120000");
 
-            resetPeaks();
+            BigObjects.resetPeaks();
             long started = System.nanoTime();
             try (RelayApp app = RelayApp.start(p)) {
                 await().atMost(Duration.ofMinutes(15)).pollInterval(Duration.ofSeconds(1))
@@ -75,55 +70,8 @@ class HttpBigIT {
                     assertThat(r.header("Content-Length")).isEqualTo(Long.toString(SIZE));
                     assertThat(r.header("Transfer-Encoding")).isNull();
                 });
-                String report = String.format("HttpBigIT: 1 GiB delivered %d s after the application started; -Xmx %d MiB; peak heap used %d MiB;"
-                                + " peak RSS (VmHWM) %s", seconds, Runtime.getRuntime().maxMemory() >> 20,
-                        peakHeap() >> 20, peakRss());
-                System.out.println(report);
-                Files.writeString(Path.of("target", "http-big-it.txt"), report + "\n");
+                BigObjects.report("http-big-it", "HttpBigIT", SIZE, seconds);
             }
-        }
-    }
-
-    /** Deterministic, incompressible bytes; returns their SHA-256. */
-    private static String writeObject(Path file) throws Exception {
-        MessageDigest sha = MessageDigest.getInstance("SHA-256");
-        byte[] block = new byte[1 << 20];
-        new Random(7).nextBytes(block);
-        try (OutputStream out = Files.newOutputStream(file)) {
-            for (long i = 0; i < SIZE / block.length; i++) {
-                block[0] = (byte) i;
-                block[1] = (byte) (i >> 8);
-                sha.update(block);
-                out.write(block);
-            }
-        }
-        return HexFormat.of().formatHex(sha.digest());
-    }
-
-    private static void resetPeaks() {
-        System.gc();
-        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            pool.resetPeakUsage();
-        }
-    }
-
-    /** The sum of the heap pools' peaks: an upper bound of the heap in use at any one time. */
-    private static long peakHeap() {
-        long peak = 0;
-        for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
-            if (pool.getType() == MemoryType.HEAP) {
-                peak += pool.getPeakUsage().getUsed();
-            }
-        }
-        return peak;
-    }
-
-    private static String peakRss() {
-        try {
-            return Files.readAllLines(Path.of("/proc/self/status")).stream().filter(l -> l.startsWith("VmHWM"))
-                    .map(l -> l.substring(6).trim()).findFirst().orElse("unknown");
-        } catch (Exception e) {
-            return "unknown (" + e.getMessage() + ")";
         }
     }
 }
