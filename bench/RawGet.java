@@ -1,11 +1,13 @@
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.EOFException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -13,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -37,8 +38,9 @@ import javax.crypto.spec.SecretKeySpec;
 /**
  * The benchmark's raw limit: list a bucket once, then GET every object with a fixed number of
  * threads, nothing else (no ledger, no fsync, no retries, no checks but the status and length).
- * Objects above --threshold are fetched as parallel byte ranges written in place. Plain JDK:
- * HttpClient over HTTP/1.1 and a hand-written SigV4 signer (UNSIGNED-PAYLOAD), path-style URLs.
+ * Objects above --threshold are fetched as parallel byte ranges written in place. Plain JDK and
+ * nothing between the loop and the socket: one blocking keep-alive HTTP/1.1 connection per thread
+ * (plain http only), a hand-written SigV4 signer (UNSIGNED-PAYLOAD), path-style URLs.
  *
  * <pre>
  * AWS_ENDPOINT_URL=http://127.0.0.1:9000 AWS_ACCESS_KEY_ID=.. AWS_SECRET_ACCESS_KEY=.. \
@@ -62,7 +64,7 @@ public final class RawGet {
     private final String accessKey;
     private final String secretKey;
     private final String region;
-    private final HttpClient http;
+    private final ThreadLocal<Connection> connections = ThreadLocal.withInitial(this::connect);
     private final ThreadLocal<Mac> macs = ThreadLocal.withInitial(() -> {
         try {
             return Mac.getInstance("HmacSHA256");
@@ -79,8 +81,9 @@ public final class RawGet {
         this.accessKey = accessKey;
         this.secretKey = secretKey;
         this.region = region;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(10)).build();
+        if (!"http".equals(endpoint.getScheme())) {
+            throw new IllegalArgumentException("RawGet speaks plain http only: " + endpoint);
+        }
     }
 
     record Obj(String key, long size) {
@@ -149,13 +152,14 @@ public final class RawGet {
             if (token != null) {
                 query.put("continuation-token", token);
             }
-            HttpResponse<String> r = http.send(signed("GET", "/" + bucket, query, null).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            Response r = send("/" + bucket, query, null);
+            ByteArrayOutputStream body = new ByteArrayOutputStream();
+            r.body.transferTo(body);
             pages++;
-            if (r.statusCode() != 200) {
-                throw new IOException("list " + bucket + ": HTTP " + r.statusCode() + " " + r.body());
+            String xml = body.toString(StandardCharsets.UTF_8);
+            if (r.status != 200) {
+                throw new IOException("list " + bucket + ": HTTP " + r.status + " " + xml);
             }
-            String xml = r.body();
             Matcher c = CONTENTS.matcher(xml);
             while (c.find()) {
                 Matcher k = KEY.matcher(c.group(1));
@@ -223,11 +227,10 @@ public final class RawGet {
     }
 
     private long whole(String bucket, Obj o, Path file) throws Exception {
-        HttpResponse<InputStream> r = http.send(signed("GET", objectPath(bucket, o.key()), Map.of(), null).build(),
-                HttpResponse.BodyHandlers.ofInputStream());
-        try (InputStream in = r.body()) {
-            if (r.statusCode() != 200) {
-                throw new IOException("GET " + o.key() + ": HTTP " + r.statusCode());
+        Response r = send(objectPath(bucket, o.key()), Map.of(), null);
+        try (InputStream in = r.body) {
+            if (r.status != 200) {
+                throw new IOException("GET " + o.key() + ": HTTP " + r.status);
             }
             long n;
             if (file == null) {
@@ -246,11 +249,10 @@ public final class RawGet {
     }
 
     private long range(String bucket, String key, long from, long to, FileChannel out) throws Exception {
-        HttpResponse<InputStream> r = http.send(signed("GET", objectPath(bucket, key), Map.of(),
-                "bytes=" + from + "-" + to).build(), HttpResponse.BodyHandlers.ofInputStream());
-        try (InputStream in = r.body()) {
-            if (r.statusCode() != 206) {
-                throw new IOException("GET " + key + " range " + from + "-" + to + ": HTTP " + r.statusCode());
+        Response r = send(objectPath(bucket, key), Map.of(), "bytes=" + from + "-" + to);
+        try (InputStream in = r.body) {
+            if (r.status != 206) {
+                throw new IOException("GET " + key + " range " + from + "-" + to + ": HTTP " + r.status);
             }
             byte[] buffer = new byte[BUFFER];
             long position = from;
@@ -286,9 +288,25 @@ public final class RawGet {
         return p.toString();
     }
 
-    /** A request signed with AWS Signature Version 4 in the Authorization header. */
-    private HttpRequest.Builder signed(String method, String path, Map<String, String> query, String range)
-            throws Exception {
+    /** Sends a GET signed with AWS Signature Version 4 on this thread's connection. */
+    private Response send(String path, Map<String, String> query, String range) throws IOException {
+        String request = signedGet(path, query, range);
+        Connection c = connections.get();
+        try {
+            return c.exchange(request);
+        } catch (IOException e) {
+            if (!c.reused) {
+                throw e;
+            }
+            // the server closed an idle keep-alive connection: one new connection, one more try
+            c.close();
+            c = connect();
+            connections.set(c);
+            return c.exchange(request);
+        }
+    }
+
+    private String signedGet(String path, Map<String, String> query, String range) {
         ZonedDateTime now = ZonedDateTime.now(ZoneOffset.UTC);
         String amzDate = AMZ_DATE.format(now);
         String day = amzDate.substring(0, 8);
@@ -311,22 +329,210 @@ public final class RawGet {
             canonicalHeaders.append(e.getKey()).append(':').append(e.getValue()).append('\n');
         }
         String signedHeaders = String.join(";", headers.keySet());
-        String canonical = method + "\n" + canonicalPath + "\n" + qs + "\n" + canonicalHeaders + "\n" + signedHeaders
+        String canonical = "GET\n" + canonicalPath + "\n" + qs + "\n" + canonicalHeaders + "\n" + signedHeaders
                 + "\n" + UNSIGNED;
         String scope = day + "/" + region + "/s3/aws4_request";
         String toSign = "AWS4-HMAC-SHA256\n" + amzDate + "\n" + scope + "\n" + hex(sha256(canonical));
         String signature = hex(hmac(key(day), toSign));
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(endpoint.getScheme() + "://" + host + canonicalPath
-                        + (qs.length() == 0 ? "" : "?" + qs)))
-                .timeout(Duration.ofMinutes(10))
-                .header("x-amz-content-sha256", UNSIGNED)
-                .header("x-amz-date", amzDate)
-                .header("Authorization", "AWS4-HMAC-SHA256 Credential=" + accessKey + "/" + scope
-                        + ", SignedHeaders=" + signedHeaders + ", Signature=" + signature);
-        if (range != null) {
-            b.header("Range", range);
+        StringBuilder r = new StringBuilder(512);
+        r.append("GET ").append(canonicalPath).append(qs.length() == 0 ? "" : "?").append(qs).append(" HTTP/1.1\r\n");
+        for (Map.Entry<String, String> e : headers.entrySet()) {
+            r.append(e.getKey()).append(": ").append(e.getValue()).append("\r\n");
         }
-        return b.method(method, HttpRequest.BodyPublishers.noBody());
+        r.append("authorization: AWS4-HMAC-SHA256 Credential=").append(accessKey).append('/').append(scope)
+                .append(", SignedHeaders=").append(signedHeaders).append(", Signature=").append(signature)
+                .append("\r\n\r\n");
+        return r.toString();
+    }
+
+    private Connection connect() {
+        try {
+            Socket socket = new Socket();
+            socket.setTcpNoDelay(true);
+            socket.connect(new InetSocketAddress(endpoint.getHost(), endpoint.getPort() > 0 ? endpoint.getPort() : 80),
+                    10_000);
+            socket.setSoTimeout(600_000);
+            return new Connection(socket);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("cannot connect to " + endpoint, e);
+        }
+    }
+
+    /** A response whose body must be read to its end before the connection serves the next request. */
+    record Response(int status, InputStream body) {
+    }
+
+    /** One keep-alive HTTP/1.1 connection: Content-Length and chunked bodies. */
+    static final class Connection {
+        final Socket socket;
+        final InputStream in;
+        final OutputStream out;
+        boolean reused;
+        boolean closeAfter;
+
+        Connection(Socket socket) throws IOException {
+            this.socket = socket;
+            this.in = new BufferedInputStream(socket.getInputStream(), 64 * 1024);
+            this.out = socket.getOutputStream();
+        }
+
+        Response exchange(String request) throws IOException {
+            if (closeAfter) {
+                throw new IOException("connection closed by the server");
+            }
+            out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            String status = line();
+            if (status == null) {
+                throw new EOFException("no response");
+            }
+            int code = Integer.parseInt(status.split(" ", 3)[1]);
+            long length = -1;
+            boolean chunked = false;
+            for (String h = line(); h != null && !h.isEmpty(); h = line()) {
+                int colon = h.indexOf(':');
+                String name = h.substring(0, colon).trim().toLowerCase();
+                String value = h.substring(colon + 1).trim();
+                if (name.equals("content-length")) {
+                    length = Long.parseLong(value);
+                } else if (name.equals("transfer-encoding") && value.toLowerCase().contains("chunked")) {
+                    chunked = true;
+                } else if (name.equals("connection") && value.equalsIgnoreCase("close")) {
+                    closeAfter = true;
+                }
+            }
+            reused = true;
+            InputStream body = chunked ? new Chunked(this) : new Bounded(this, length < 0 ? Long.MAX_VALUE : length);
+            if (length < 0 && !chunked) {
+                closeAfter = true;
+            }
+            return new Response(code, body);
+        }
+
+        String line() throws IOException {
+            StringBuilder b = new StringBuilder(64);
+            int c;
+            while ((c = in.read()) >= 0) {
+                if (c == '\n') {
+                    int n = b.length();
+                    return n > 0 && b.charAt(n - 1) == '\r' ? b.substring(0, n - 1) : b.toString();
+                }
+                b.append((char) c);
+            }
+            return b.length() == 0 ? null : b.toString();
+        }
+
+        void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // closing
+            }
+        }
+    }
+
+    /** A Content-Length body; closing it reads what is left so that the connection can be reused. */
+    static final class Bounded extends InputStream {
+        private final Connection c;
+        private long left;
+
+        Bounded(Connection c, long length) {
+            this.c = c;
+            this.left = length;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (left == 0) {
+                return -1;
+            }
+            int n = c.in.read(b, off, (int) Math.min(len, left));
+            if (n < 0) {
+                if (left != Long.MAX_VALUE) {
+                    throw new EOFException(left + " bytes missing");
+                }
+                left = 0;
+                return -1;
+            }
+            if (left != Long.MAX_VALUE) {
+                left -= n;
+            }
+            return n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (left != 0) {
+                transferTo(OutputStream.nullOutputStream());
+            }
+            if (c.closeAfter) {
+                c.close();
+            }
+        }
+    }
+
+    /** A chunked body (listings may come chunked). */
+    static final class Chunked extends InputStream {
+        private final Connection c;
+        private long left;
+        private boolean done;
+
+        Chunked(Connection c) {
+            this.c = c;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            if (done) {
+                return -1;
+            }
+            if (left == 0) {
+                String size = c.line();
+                if (size == null) {
+                    throw new EOFException("chunk size missing");
+                }
+                int semi = size.indexOf(';');
+                left = Long.parseLong((semi < 0 ? size : size.substring(0, semi)).trim(), 16);
+                if (left == 0) {
+                    for (String t = c.line(); t != null && !t.isEmpty(); t = c.line()) {
+                        // trailers
+                    }
+                    done = true;
+                    return -1;
+                }
+            }
+            int n = c.in.read(b, off, (int) Math.min(len, left));
+            if (n < 0) {
+                throw new EOFException("chunk cut short");
+            }
+            left -= n;
+            if (left == 0) {
+                c.line(); // the CRLF after the chunk
+            }
+            return n;
+        }
+
+        @Override
+        public void close() throws IOException {
+            if (!done) {
+                transferTo(OutputStream.nullOutputStream());
+            }
+            if (c.closeAfter) {
+                c.close();
+            }
+        }
     }
 
     private byte[] key(String day) {
@@ -351,8 +557,12 @@ public final class RawGet {
         }
     }
 
-    private static byte[] sha256(String s) throws Exception {
-        return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+    private static byte[] sha256(String s) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8));
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static String hex(byte[] b) {
