@@ -350,6 +350,23 @@ def tools_for(ctx, server, bucket, dest, state, case_id, incremental=False):
     return [t for t in tools if t.name in ctx.tools or (t.name == "r2relay-inc" and "r2relay" in ctx.tools)]
 
 
+RUNNING = []  # the tool process of the moment, stopped with the benchmark
+
+
+def stop_running(signum, _frame):
+    """SIGTERM or SIGINT: stop the running tool (its own process group) before exiting."""
+    for proc in RUNNING:
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    sys.exit(128 + signum)
+
+
 def run_tool(ctx, server, tool, logname):
     """Runs one tool under GNU time; returns wall seconds, peak RSS, exit code, requests, log."""
     log_path = os.path.join(ctx.out, "logs", logname + ".log")
@@ -360,12 +377,15 @@ def run_tool(ctx, server, tool, logname):
     with open(log_path, "w") as log:
         proc = subprocess.Popen([ctx.gnu_time, "-f", "%e %M", "-o", time_path] + tool.argv, env=tool.env,
                                 cwd=tool.cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        RUNNING.append(proc)
         try:
             rc = proc.wait(timeout=ctx.timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             rc = "timeout"
+        finally:
+            RUNNING.remove(proc)
     wall = time.monotonic() - t0
     after = server.counter()
     rss_kib = None
@@ -650,7 +670,7 @@ def main():
     p.add_argument("--relay-jvm-opts", default="", help="extra JVM options for r2-relay (default: none)")
     p.add_argument("--raw-jvm-opts", default="", help="extra JVM options for RawGet (default: none)")
     p.add_argument("--fill-threads", type=int, default=16)
-    p.add_argument("--timeout", type=int, default=3600, help="seconds one tool run may take")
+    p.add_argument("--timeout", type=int, default=7200, help="seconds one tool run may take")
     p.add_argument("--s3proxy-endpoint")
     p.add_argument("--s3proxy-metrics")
     p.add_argument("--s3proxy-data", help="S3Proxy's folder: (c)'s object is removed once measured")
@@ -666,6 +686,8 @@ def main():
     p.add_argument("--aws", default="aws")
     p.add_argument("--gnu-time", default="/usr/bin/time")
     ctx = p.parse_args()
+    signal.signal(signal.SIGTERM, stop_running)
+    signal.signal(signal.SIGINT, stop_running)
     q = ctx.quick
     defaults = dict(rounds=2 if q else 3, a_count=200 if q else 10_000, a_size=4 * KIB, b_count=20 if q else 200,
                     b_size=MIB, c_size=96 * MIB if q else 2 * GIB, d_count=2_000 if q else 100_000)

@@ -14,9 +14,14 @@ cd "$repo"
 
 keep=false
 keep_logs=false
+servers=s3proxy,moto
 args=()
+prev=
 for a in "$@"; do
+  [ "$prev" = --servers ] && servers=$a
+  prev=$a
   case "$a" in
+    --servers=*) servers=${a#--servers=}; args+=("$a") ;;
     --keep) keep=true ;;
     -h|--help) sed -n '2,9p' "$0"; python3 "$here/bench.py" --help | sed -n '/^options:/,$p'; exit 0 ;;
     *) args+=("$a") ;;
@@ -61,8 +66,14 @@ javac -d "$out/classes" "$here/RawGet.java"
 
 # --- servers ----------------------------------------------------------------------------------
 pids=()
+bench_pid=
 cleanup() {
   local rc=$?
+  # the measuring script first (it stops the tool it is running), then the servers
+  if [ -n "$bench_pid" ]; then
+    kill "$bench_pid" 2>/dev/null || true
+    wait "$bench_pid" 2>/dev/null || true
+  fi
   for pid in "${pids[@]}"; do
     kill "$pid" 2>/dev/null || true
   done
@@ -118,7 +129,9 @@ wait_port S3Proxy "$s3_port" "${pids[-1]}"
 say "S3Proxy on 127.0.0.1:$s3_port (metrics on $metrics_port)"
 
 moto_args=()
-if command -v moto_server >/dev/null; then
+if [[ ",$servers," != *,moto,* ]]; then
+  :
+elif command -v moto_server >/dev/null; then
   moto_port=$(free_port)
   moto_server -H 127.0.0.1 -p "$moto_port" > "$out/logs/moto.log" 2>&1 &
   pids+=($!)
@@ -130,13 +143,17 @@ else
 fi
 
 # --- measure ----------------------------------------------------------------------------------
-set +e
+# in the background and waited for, so that a signal reaches the trap at once
 python3 "$here/bench.py" --repo "$repo" --out "$out" --results "$here/results" \
   --raw-classes "$out/classes" --rclone "$(command -v rclone)" --aws "$aws_bin" \
   --s3proxy-endpoint "http://127.0.0.1:$s3_port" --s3proxy-metrics "http://127.0.0.1:$metrics_port/metrics" \
   --s3proxy-data "$out/s3proxy-data" --access-key bench --secret-key bench-secret \
-  "${moto_args[@]}" "${args[@]}"
+  "${moto_args[@]}" "${args[@]}" &
+bench_pid=$!
+set +e
+wait "$bench_pid"
 rc=$?
 set -e
+bench_pid=
 [ $rc -eq 0 ] || { say "some runs failed or were not verified (exit $rc); logs kept in $out/logs"; keep_logs=true; }
 exit $rc
