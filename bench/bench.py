@@ -282,20 +282,29 @@ RELAY_LAST = re.compile(r"^(\d\d:\d\d:\d\d\.\d{3}) INFO .*one pass done", re.M)
 
 
 def parse_relay(log, started_at):
-    """The r2-relay log: its own request counts and how long the start took."""
+    """The r2-relay log: its own request counts, and where the wall time went: start (launch to
+    the start-up summary line), deliveries (to the 'one pass done' line), stop (the rest)."""
     out = {}
     m = RELAY_DONE.search(log)
     if m:
         out["queued"] = int(m.group(1))
         out["client"] = m.group(2).strip()
-    ready = RELAY_READY.search(log)
-    if ready:
-        t0 = datetime.datetime.fromtimestamp(started_at)
-        hh, mm, rest = ready.group(1).split(":")
+    t0 = datetime.datetime.fromtimestamp(started_at)
+
+    def at(match):
+        hh, mm, rest = match.group(1).split(":")
         ts = t0.replace(hour=int(hh), minute=int(mm), second=int(rest[:2]), microsecond=int(rest[3:]) * 1000)
         if ts < t0 - datetime.timedelta(seconds=1):
             ts += datetime.timedelta(days=1)
-        out["startup"] = max(0.0, (ts - t0).total_seconds())
+        return max(0.0, (ts - t0).total_seconds())
+
+    ready = RELAY_READY.search(log)
+    done = RELAY_LAST.search(log)
+    if ready:
+        out["startup"] = at(ready)
+        if done:
+            out["delivery"] = max(0.0, at(done) - out["startup"])
+            out["done_at"] = at(done)
     out["warn"] = len(re.findall(r"^\S+ (WARN|ERROR) ", log, re.M))
     return out
 
@@ -514,11 +523,16 @@ def summarize(tool):
     return dict(
         wall=statistics.median(walls), walls=[r["wall"] for r in runs], n_ok=len(ok), n=len(runs),
         rss=max(rss) if rss else None, server=runs[-1]["server"], server_varies=len(set(server_counts)) > 1,
-        client=runs[-1].get("client"), startup=statistics.median([r["startup"] for r in use if "startup" in r])
-        if any("startup" in r for r in use) else None,
+        client=runs[-1].get("client"), startup=median_of(use, "startup"), delivery=median_of(use, "delivery"),
+        stop=median_of([dict(r, stop=r["wall"] - r["done_at"]) for r in use if "done_at" in r], "stop"),
         verified="ok" if len(ok) == len(runs) else "; ".join(sorted({r["verified"] for r in runs if
                                                                       not r["verified"].startswith("ok")})),
         warn=max((r.get("warn", 0) for r in runs), default=0))
+
+
+def median_of(runs, key):
+    values = [r[key] for r in runs if key in r]
+    return statistics.median(values) if values else None
 
 
 def fmt_requests(counts):
@@ -553,8 +567,14 @@ def case_table(case_id, case, results):
         client = s["client"] or ""
         if s["startup"] is not None:
             client += f"; start {s['startup']:.1f} s"
-            if s["wall"] - s["startup"] > 0 and case_id != "d":
-                client += f", then {case['count'] / (s['wall'] - s['startup']):,.0f} objects/s"
+        if s["delivery"] is not None:
+            client += f", pass {s['delivery']:.1f} s"
+            if s["delivery"] > 0 and (case_id in ("a", "b") and not info or name == "first-r2relay"):
+                client += f" ({case['count'] / s['delivery']:,.0f} objects/s)"
+            elif s["delivery"] > 0 and case_id == "c":
+                client += f" ({total / 1e6 / s['delivery']:,.1f} MB/s)"
+        if s["stop"] is not None:
+            client += f", stop {s['stop']:.1f} s"
         req = fmt_requests(s["server"]) + (" (varied between runs)" if s["server_varies"] else "")
         warn = f" ({s['warn']} WARN/ERROR lines)" if s["warn"] else ""
         lines.append(
@@ -673,6 +693,8 @@ def main():
     p.add_argument("--timeout", type=int, default=7200, help="seconds one tool run may take")
     p.add_argument("--s3proxy-endpoint")
     p.add_argument("--s3proxy-metrics")
+    p.add_argument("--s3proxy-latency", type=int, default=0,
+                   help="ms S3Proxy waits before each GET and listing (run.sh configures it; 0: none)")
     p.add_argument("--s3proxy-data", help="S3Proxy's folder: (c)'s object is removed once measured")
     p.add_argument("--moto-endpoint")
     p.add_argument("--moto-log")
@@ -704,7 +726,9 @@ def main():
     servers = []
     if "s3proxy" in ctx.servers.split(",") and ctx.s3proxy_endpoint:
         servers.append((Server("s3proxy", ctx.s3proxy_endpoint, ctx.access_key, ctx.secret_key,
-                               "S3Proxy 3.0.0 standalone, filesystem backend",
+                               "S3Proxy 3.0.0 standalone, filesystem backend" + (
+                                   f", {ctx.s3proxy_latency} ms added to every GET and listing"
+                                   if ctx.s3proxy_latency else ""),
                                s3proxy_counter(ctx.s3proxy_metrics)), ctx.cases.split(",")))
     if "moto" in ctx.servers.split(",") and ctx.moto_endpoint:
         servers.append((Server("moto", ctx.moto_endpoint, ctx.access_key, ctx.secret_key,
@@ -751,7 +775,9 @@ def main():
               "verified runs; the runs column lists every run in order. objects/s and MB/s (10^6 bytes) derive "
               "from the median. Peak RSS is the largest of the runs (GNU time %M). Requests are counted by "
               "the server (S3Proxy's metrics, moto's access log) for every tool; r2-relay's own count is "
-              "its end-of-run log line. Ratios are the other tool's median wall time over this tool's: above "
+              "its end-of-run log line, followed by where its wall time went (medians): start = launch to its "
+              "start-up summary line (JVM, Camel, bucket check), pass = listing and deliveries until "
+              "'one pass done', stop = Camel's shutdown and the JVM's exit. Ratios are the other tool's median wall time over this tool's: above "
               "1 means faster than the reference. Every run's output was checked: file count, total bytes "
               "and a SHA-256 of every file ((d): count and bytes).")
     for server, case_ids in servers:

@@ -6,6 +6,7 @@
 #   bench/run.sh --quick          small sizes, one round: checks the benchmark works end to end
 #   bench/run.sh [--quick] [bench.py options]   e.g. --rounds 5 --cases a,b --servers s3proxy
 #                                               --a-count 5000 --c-size 1G --keep
+#                                               --s3proxy-latency 30 (ms per GET and listing)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,10 +16,12 @@ cd "$repo"
 keep=false
 keep_logs=false
 servers=s3proxy,moto
+latency=0
 args=()
 prev=
 for a in "$@"; do
   [ "$prev" = --servers ] && servers=$a
+  [ "$prev" = --s3proxy-latency ] && latency=$a
   prev=$a
   case "$a" in
     --servers=*) servers=${a#--servers=}; args+=("$a") ;;
@@ -122,6 +125,11 @@ jclouds.filesystem.basedir=$out/s3proxy-data
 jclouds.identity=bench
 jclouds.credential=bench-secret
 PROPS
+if [ "$latency" != 0 ]; then
+  # S3Proxy's latency middleware: every GET and every listing waits this many ms, as on a network
+  printf 's3proxy.latency-blobstore.get.latency=%s\ns3proxy.latency-blobstore.list.latency=%s\n' \
+    "$latency" "$latency" >> "$out/s3proxy.properties"
+fi
 java -Dlogback.configurationFile="$here/s3proxy/logback.xml" -cp "$(cat "$cp_file")" \
   org.gaul.s3proxy.Main --properties "$out/s3proxy.properties" > "$out/logs/s3proxy.log" 2>&1 &
 pids+=($!)
