@@ -14,7 +14,8 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
-import org.h2.jdbcx.JdbcConnectionPool;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,9 +43,11 @@ public final class DeliveryLedger implements AutoCloseable {
     private final DataSource dataSource;
     private final AutoCloseable closer;
     private final String description;
+    private final GroupCommit writes;
 
     private DeliveryLedger(DataSource dataSource, AutoCloseable closer, String description) {
         this.dataSource = dataSource;
+        this.writes = new GroupCommit(this::connection);
         this.closer = closer;
         this.description = description;
     }
@@ -66,10 +69,45 @@ public final class DeliveryLedger implements AutoCloseable {
         // WRITE_DELAY=0: a recorded delivery is written out at commit, so a crash loses none
         url = "jdbc:h2:file:" + folder.resolve("ledger") + ";WRITE_DELAY=0";
         description = folder.resolve("ledger.mv.db").toString();
-        JdbcConnectionPool pool = JdbcConnectionPool.create(url, "relay", "");
-        DeliveryLedger ledger = new DeliveryLedger(pool, pool::dispose, description);
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(poolConfig(url));
+        } catch (RuntimeException e) {
+            throw openFailure(description, e);
+        }
+        DeliveryLedger ledger = new DeliveryLedger(pool, pool, description);
         ledger.createSchema();
         return ledger;
+    }
+
+    private static HikariConfig poolConfig(String url) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("relay-ledger");
+        config.setJdbcUrl(url);
+        config.setUsername("relay");
+        config.setPassword("");
+        config.setAutoCommit(true);
+        config.setMaximumPoolSize(16);
+        config.setMinimumIdle(1);
+        config.setConnectionTimeout(30_000);
+        // open one connection now: a locked or unreadable store fails the start, not the first delivery
+        config.setInitializationFailTimeout(1);
+        return config;
+    }
+
+    private static LedgerException openFailure(String description, Throwable e) {
+        String message = "";
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null) {
+                message = t.getMessage();
+            }
+        }
+        if (message.contains("already in use") || message.contains("locked")) {
+            return new LedgerException("relay.state (RELAY_STATE): the ledger " + description
+                    + " is held by another process (is another r2-relay running on the same state folder?)", e);
+        }
+        return new LedgerException("relay.state (RELAY_STATE): cannot open the ledger " + description + ": "
+                + message, e);
     }
 
     private void createSchema() {
@@ -100,14 +138,7 @@ public final class DeliveryLedger implements AutoCloseable {
         try {
             return dataSource.getConnection();
         } catch (SQLException e) {
-            String message = e.getMessage() == null ? "" : e.getMessage();
-            if (message.contains("already in use") || message.contains("locked")) {
-                throw new LedgerException("relay.state (RELAY_STATE): the ledger " + description
-                        + " is held by another process (is another r2-relay running on the same state folder?)",
-                        e);
-            }
-            throw new LedgerException("relay.state (RELAY_STATE): cannot open the ledger " + description + ": "
-                    + message, e);
+            throw openFailure(description, e);
         }
     }
 
@@ -278,7 +309,7 @@ public final class DeliveryLedger implements AutoCloseable {
                 + " recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
         Timestamp now = Timestamp.from(Instant.now());
         try {
-            merge(sql, bucket, key, etag, outcome, size, target, reason, now);
+            writes.submit(c -> merge(c, sql, bucket, key, etag, outcome, size, target, reason, now));
         } catch (SQLException e) {
             if (!"23505".equals(e.getSQLState())) {
                 throw new LedgerException("relay.state: cannot record " + outcome.name().toLowerCase() + " '" + key
@@ -286,7 +317,7 @@ public final class DeliveryLedger implements AutoCloseable {
             }
             // two deliveries of one key (a trigger and a poll) inserted at once: the second updates
             try {
-                merge(sql, bucket, key, etag, outcome, size, target, reason, now);
+                writes.submit(c -> merge(c, sql, bucket, key, etag, outcome, size, target, reason, now));
             } catch (SQLException again) {
                 throw new LedgerException("relay.state: cannot record " + outcome.name().toLowerCase() + " '" + key
                         + "' in " + description + ": " + again.getMessage(), again);
@@ -295,9 +326,9 @@ public final class DeliveryLedger implements AutoCloseable {
         LOG.debug("Recorded {} {}/{} etag={}", outcome, bucket, key, etag);
     }
 
-    private void merge(String sql, String bucket, String key, String etag, Outcome outcome, long size, String target,
-                       String reason, Timestamp now) throws SQLException {
-        try (Connection c = connection(); PreparedStatement ps = c.prepareStatement(sql)) {
+    private static void merge(Connection c, String sql, String bucket, String key, String etag, Outcome outcome,
+                              long size, String target, String reason, Timestamp now) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, bucket);
             ps.setString(2, key);
             ps.setString(3, etag);
