@@ -174,17 +174,18 @@ public final class DeliveryLedger implements AutoCloseable {
         try (Connection c = connection()) {
             for (int from = 0; from < objects.size(); from += LOOKUP_BATCH) {
                 List<ObjectRef> batch = objects.subList(from, Math.min(objects.size(), from + LOOKUP_BATCH));
-                StringBuilder sql = new StringBuilder(
-                        "SELECT object_key, etag FROM relay_ledger WHERE bucket = ? AND object_key IN (");
+                // a join with the listed keys: one primary-key lookup per key. H2 answers the plainer
+                // "bucket = ? AND object_key IN (...)" by scanning every row of the bucket per batch
+                StringBuilder sql = new StringBuilder("SELECT l.object_key, l.etag FROM (VALUES ");
                 for (int i = 0; i < batch.size(); i++) {
-                    sql.append(i == 0 ? "?" : ",?");
+                    sql.append(i == 0 ? "(CAST(? AS VARCHAR(1100)))" : ",(?)");
                 }
-                sql.append(')');
+                sql.append(") v(k) JOIN relay_ledger l ON l.bucket = ? AND l.object_key = v.k");
                 try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-                    ps.setString(1, bucket);
                     for (int i = 0; i < batch.size(); i++) {
-                        ps.setString(i + 2, batch.get(i).key());
+                        ps.setString(i + 1, batch.get(i).key());
                     }
+                    ps.setString(batch.size() + 1, bucket);
                     try (ResultSet rs = ps.executeQuery()) {
                         while (rs.next()) {
                             settled.add(rs.getString(1) + '\u0000' + rs.getString(2));

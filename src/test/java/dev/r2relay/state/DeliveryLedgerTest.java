@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -58,5 +61,34 @@ class DeliveryLedgerTest {
             assertThat(ledger.recordedEtag("b", "k")).isEqualTo("v2");
             assertThat(ledger.count()).isEqualTo(1);
         }
+    }
+
+    @Test
+    void settledNamesOnlyKeysRecordedAtTheirListedEtagInTheirOwnBucket() {
+        try (DeliveryLedger ledger = DeliveryLedger.open(state.toString())) {
+            // more keys than one lookup batch holds, so the batches are stitched together too
+            for (int i = 0; i < 1200; i++) {
+                ledger.recordDelivered("b", key(i), "e" + i, 1, "inbox/x");
+            }
+            ledger.recordDelivered("other", "only-elsewhere", "e", 1, "inbox/y");
+            ledger.recordRejected("b", "dir/ä ö+%", "r1", "unsafe");
+            List<ObjectRef> listed = new ArrayList<>();
+            for (int i = 0; i < 1300; i++) {
+                // every tenth key was overwritten since (another ETag); keys 1200.. were never seen
+                String etag = i % 10 == 0 ? "changed" : "e" + i;
+                listed.add(new ObjectRef("b", key(i), etag, 1, null, false));
+            }
+            listed.add(new ObjectRef("b", "only-elsewhere", "e", 1, null, false));
+            listed.add(new ObjectRef("b", "dir/ä ö+%", "r1", 1, null, false));
+
+            Set<String> expected = IntStream.range(0, 1200).filter(i -> i % 10 != 0)
+                    .mapToObj(DeliveryLedgerTest::key).collect(Collectors.toSet());
+            expected.add("dir/ä ö+%");
+            assertThat(ledger.settled("b", listed)).isEqualTo(expected);
+        }
+    }
+
+    private static String key(int i) {
+        return String.format("logs/%05d.json", i);
     }
 }
