@@ -1,5 +1,6 @@
 package dev.r2relay.cli;
 
+import dev.r2relay.cfqueue.CloudflareQueueConfiguration;
 import dev.r2relay.config.RelayConfiguration;
 import dev.r2relay.config.SettingsException;
 import dev.r2relay.deadletter.DeadLetterConfiguration;
@@ -137,6 +138,7 @@ public final class R2RelayMain {
         main.configure().addConfiguration(RelayConfiguration.class);
         main.configure().addConfiguration(DeadLetterConfiguration.class);
         main.configure().addConfiguration(HttpConfiguration.class);
+        main.configure().addConfiguration(CloudflareQueueConfiguration.class);
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         // after RelayConfiguration: it uses the settings and the S3 client bound there
