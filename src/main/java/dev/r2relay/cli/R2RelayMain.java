@@ -136,13 +136,14 @@ public final class R2RelayMain {
         main.addInitialProperty("camel.main.additional-sensitive-keywords", "apitoken");
         mapHttpServer(main);
         main.configure().addConfiguration(RelayConfiguration.class);
+        // after RelayConfiguration: it uses the settings and the S3 client bound there
+        main.configure().addConfiguration(JmsConfiguration.class);
+        // after JmsConfiguration: a dead-letter queue uses its connection
         main.configure().addConfiguration(DeadLetterConfiguration.class);
         main.configure().addConfiguration(HttpConfiguration.class);
         main.configure().addConfiguration(CloudflareQueueConfiguration.class);
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
-        // after RelayConfiguration: it uses the settings and the S3 client bound there
-        main.configure().addConfiguration(JmsConfiguration.class);
         return main;
     }
 

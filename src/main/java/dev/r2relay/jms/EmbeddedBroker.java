@@ -41,9 +41,22 @@ public final class EmbeddedBroker implements AutoCloseable {
 
     /**
      * Starts the broker with its journal under {@code folder}, listening on 127.0.0.1:{@code port}
-     * (0 for any free port), with {@code queue} created as a durable anycast queue.
+     * (0 for any free port), with {@code queues} created as durable anycast queues.
      */
-    public static EmbeddedBroker start(Path folder, int port, String queue) throws Exception {
+    public static EmbeddedBroker start(Path folder, int port, String... queues) throws Exception {
+        return start(folder, port, -1, queues);
+    }
+
+    /**
+     * For a command while the relay is stopped: the broker over the relay's journal, on a free port,
+     * failing after a few seconds, instead of waiting, when a running relay holds the journal.
+     */
+    public static EmbeddedBroker startOnJournal(Path folder, String... queues) throws Exception {
+        return start(folder, 0, 3000, queues);
+    }
+
+    private static EmbeddedBroker start(Path folder, int port, long lockTimeoutMs, String... queues)
+            throws Exception {
         Path root = folder.toAbsolutePath().normalize();
         Files.createDirectories(root);
         Configuration config = new ConfigurationImpl()
@@ -67,11 +80,28 @@ public final class EmbeddedBroker implements AutoCloseable {
                         .setDeadLetterAddress(SimpleString.of(DEAD_LETTER_QUEUE))
                         .setExpiryAddress(SimpleString.of(EXPIRY_QUEUE))
                         .setMaxDeliveryAttempts(MAX_DELIVERY_ATTEMPTS))
-                .addQueueConfiguration(durableQueue(queue))
+                .setJournalLockAcquisitionTimeout(lockTimeoutMs)
                 .addQueueConfiguration(durableQueue(DEAD_LETTER_QUEUE))
                 .addQueueConfiguration(durableQueue(EXPIRY_QUEUE));
+        for (String queue : queues) {
+            config.addQueueConfiguration(durableQueue(queue));
+        }
         EmbeddedActiveMQ broker = new EmbeddedActiveMQ().setConfiguration(config);
-        broker.start();
+        String inUse = "the embedded JMS broker's journal in " + root + " is in use (is the relay running? give it"
+                + " a fixed relay.jms.port, not 0, so that commands can reach its broker)";
+        try {
+            broker.start();
+        } catch (Exception e) {
+            stopQuietly(broker);
+            if (lockTimeoutMs < 0) {
+                throw e;
+            }
+            throw new RelayConfiguration.StartupCheckException(inUse + ": " + e.getMessage());
+        }
+        if (lockTimeoutMs >= 0 && !broker.getActiveMQServer().isActive()) {
+            stopQuietly(broker);
+            throw new RelayConfiguration.StartupCheckException(inUse);
+        }
         int actual = actualPort(broker.getActiveMQServer());
         if (actual <= 0) {
             broker.stop();
@@ -80,6 +110,14 @@ public final class EmbeddedBroker implements AutoCloseable {
                     + " (RELAY_JMS_PORT) to a free port, or 0 for any");
         }
         return new EmbeddedBroker(broker, root, actual);
+    }
+
+    private static void stopQuietly(EmbeddedActiveMQ broker) {
+        try {
+            broker.stop();
+        } catch (Exception ignored) {
+            // it did not start
+        }
     }
 
     private static QueueConfiguration durableQueue(String name) {
