@@ -11,7 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Enumeration;
 import java.util.HexFormat;
 import java.util.List;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
@@ -38,6 +38,7 @@ public final class JmsClient {
             System.exit(2);
         }
         String url = System.getenv().getOrDefault("JMS_URL", "tcp://127.0.0.1:61616");
+        int code = 0;
         try (ActiveMQConnectionFactory factory = new ActiveMQConnectionFactory(url, System.getenv("JMS_USER"),
                 System.getenv("JMS_PASSWORD"));
              Connection connection = factory.createConnection()) {
@@ -78,13 +79,14 @@ public final class JmsClient {
                         }
                     }
                     System.out.println("received " + received + " message(s) from " + args[1]);
-                    System.exit(received == count ? 0 : 1);
+                    code = received == count ? 0 : 1;
                 }
                 case "browse" -> {
                     List<Message> messages = new ArrayList<>();
                     try (QueueBrowser browser = session.createBrowser(queue)) {
-                        for (Object m : Collections.list(browser.getEnumeration())) {
-                            messages.add((Message) m);
+                        Enumeration<?> all = browser.getEnumeration();
+                        while (all.hasMoreElements()) {
+                            messages.add((Message) all.nextElement());
                         }
                     }
                     for (Message m : messages) {
@@ -94,10 +96,11 @@ public final class JmsClient {
                 }
                 default -> {
                     System.err.println("unknown command " + args[0]);
-                    System.exit(2);
+                    code = 2;
                 }
             }
         }
+        System.exit(code);
     }
 
     private static byte[] body(Message m) throws Exception {

@@ -1,8 +1,14 @@
 package dev.r2relay.jms;
 
 import dev.r2relay.config.RelayConfiguration;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.apache.activemq.artemis.api.core.QueueConfiguration;
 import org.apache.activemq.artemis.api.core.RoutingType;
 import org.apache.activemq.artemis.api.core.SimpleString;
@@ -52,7 +58,38 @@ public final class EmbeddedBroker implements AutoCloseable {
      * failing after a few seconds, instead of waiting, when a running relay holds the journal.
      */
     public static EmbeddedBroker startOnJournal(Path folder, String... queues) throws Exception {
+        Path root = folder.toAbsolutePath().normalize();
+        if (journalLocked(root)) {
+            // said here, before Artemis waits for the lock and logs its own failure
+            throw new RelayConfiguration.StartupCheckException(inUse(root));
+        }
         return start(folder, 0, 3000, queues);
+    }
+
+    /** True when a broker (a running relay) holds one of the journal's lock files. */
+    private static boolean journalLocked(Path root) throws IOException {
+        if (!Files.isDirectory(root)) {
+            return false;
+        }
+        try (DirectoryStream<Path> locks = Files.newDirectoryStream(root, "server*lock*")) {
+            for (Path lock : locks) {
+                try (FileChannel channel = FileChannel.open(lock, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                    FileLock held = channel.tryLock();
+                    if (held == null) {
+                        return true;
+                    }
+                    held.release();
+                } catch (OverlappingFileLockException e) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static String inUse(Path root) {
+        return "the embedded JMS broker's journal in " + root + " is in use (is the relay running? give it a fixed"
+                + " relay.jms.port, not 0, so that commands can reach its broker)";
     }
 
     private static EmbeddedBroker start(Path folder, int port, long lockTimeoutMs, String... queues)
@@ -87,8 +124,7 @@ public final class EmbeddedBroker implements AutoCloseable {
             config.addQueueConfiguration(durableQueue(queue));
         }
         EmbeddedActiveMQ broker = new EmbeddedActiveMQ().setConfiguration(config);
-        String inUse = "the embedded JMS broker's journal in " + root + " is in use (is the relay running? give it"
-                + " a fixed relay.jms.port, not 0, so that commands can reach its broker)";
+        String inUse = inUse(root);
         try {
             broker.start();
         } catch (Exception e) {

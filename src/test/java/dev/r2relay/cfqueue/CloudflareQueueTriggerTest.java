@@ -193,13 +193,16 @@ class CloudflareQueueTriggerTest {
     }
 
     @Test
-    void textJsonBytesAndUntypedBodiesAreAllRead() throws Exception {
+    void textJsonArrayBytesAndUntypedBodiesAreAllRead() throws Exception {
         put("a/text.txt", "1");
         put("a/json.txt", "2");
         put("a/bytes.txt", "3");
         put("a/untyped-base64.txt", "4");
         put("a/untyped-plain.txt", "5");
+        put("a/array-1.txt", "6");
+        put("a/array-2.txt", "7");
         List<String> ids = List.of(
+                queue.send("[{\"key\":\"a/array-1.txt\"},{\"key\":\"a/array-2.txt\"}]", "json"),
                 queue.send("a/text.txt", "text"),
                 queue.send("{\"key\":\"a/json.txt\"}", "json"),
                 queue.send("{\"bucket\":\"" + bucket + "\",\"key\":\"a/bytes.txt\"}", "bytes"),
@@ -213,6 +216,8 @@ class CloudflareQueueTriggerTest {
         assertThat(Files.readString(work.resolve("inbox/a/bytes.txt"))).isEqualTo("3");
         assertThat(Files.readString(work.resolve("inbox/a/untyped-base64.txt"))).isEqualTo("4");
         assertThat(Files.readString(work.resolve("inbox/a/untyped-plain.txt"))).isEqualTo("5");
+        assertThat(Files.readString(work.resolve("inbox/a/array-1.txt"))).isEqualTo("6");
+        assertThat(Files.readString(work.resolve("inbox/a/array-2.txt"))).isEqualTo("7");
     }
 
     @Test
