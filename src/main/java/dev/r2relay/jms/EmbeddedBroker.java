@@ -116,7 +116,12 @@ public final class EmbeddedBroker implements AutoCloseable {
                 .addAddressSetting("#", new AddressSettings()
                         .setDeadLetterAddress(SimpleString.of(DEAD_LETTER_QUEUE))
                         .setExpiryAddress(SimpleString.of(EXPIRY_QUEUE))
-                        .setMaxDeliveryAttempts(MAX_DELIVERY_ATTEMPTS))
+                        .setMaxDeliveryAttempts(MAX_DELIVERY_ATTEMPTS)
+                        // a rolled-back message (a trigger whose fetch failed) comes back after 1 s,
+                        // then 2, 4, ... 60 s: about six minutes before it moves to DLQ
+                        .setRedeliveryDelay(1000)
+                        .setRedeliveryMultiplier(2)
+                        .setMaxRedeliveryDelay(60_000))
                 .setJournalLockAcquisitionTimeout(lockTimeoutMs)
                 .addQueueConfiguration(durableQueue(DEAD_LETTER_QUEUE))
                 .addQueueConfiguration(durableQueue(EXPIRY_QUEUE));
