@@ -19,7 +19,8 @@ public final class CloudflareQueueConfiguration implements CamelConfiguration {
 
     @Override
     public void configure(CamelContext camel) {
-        CloudflareQueueSettings settings = CloudflareQueueSettings.from(camel.getPropertiesComponent()::resolveProperty);
+        CloudflareQueueSettings settings =
+                CloudflareQueueSettings.from(camel.getPropertiesComponent()::resolveProperty);
         if (!settings.enabled()) {
             return;
         }

@@ -73,6 +73,7 @@ public final class CloudflareQueueTrigger {
     /** Pulls one batch, or returns none while backing off or stopping. */
     public List<QueueMessage> pull(Exchange exchange) throws QueueApiException {
         exchange.setProperty(MORE, false);
+        exchange.setProperty(BATCH, new Batch(0));
         if (exchange.getContext().isStopping()) {
             return List.of();
         }
@@ -228,7 +229,8 @@ public final class CloudflareQueueTrigger {
         } catch (IOException e) {
             batch(exchange).retry(m.leaseId());
             LOG.error("Cloudflare Queue message {} cannot be read ({}) and could not be kept in {}: {}; asking for"
-                    + " a retry in {} s", m.id(), reason, unreadableFolder, e.getMessage(), settings.retryDelaySeconds());
+                    + " a retry in {} s", m.id(), reason, unreadableFolder, e.getMessage(),
+                    settings.retryDelaySeconds());
             return;
         }
         batch(exchange).ack(m.leaseId());

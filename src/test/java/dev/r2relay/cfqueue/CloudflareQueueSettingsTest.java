@@ -62,7 +62,8 @@ class CloudflareQueueSettingsTest {
     void missingOrWrongSettingsAreNamedWithTheirVariables() {
         assertThatThrownBy(() -> settings("relay.trigger.cloudflare-queue.queue-id", ""))
                 .isInstanceOf(SettingsException.class)
-                .hasMessageContaining("relay.trigger.cloudflare-queue.queue-id (RELAY_TRIGGER_CLOUDFLARE_QUEUE_QUEUE_ID)");
+                .hasMessageContaining(
+                        "relay.trigger.cloudflare-queue.queue-id (RELAY_TRIGGER_CLOUDFLARE_QUEUE_QUEUE_ID)");
         assertThatThrownBy(() -> settings("relay.trigger.cloudflare-queue.queue-id", "r2-events"))
                 .hasMessageContaining("must be the queue's id").hasMessageContaining("not its name");
         assertThatThrownBy(() -> settings("relay.trigger.cloudflare-queue.api-token", " "))
