@@ -4,7 +4,9 @@ import dev.r2relay.config.SettingsException;
 import dev.r2relay.deadletter.DeadLetter;
 import dev.r2relay.deadletter.DeadLetterStore;
 import dev.r2relay.deadletter.DeadLetterStores;
+import dev.r2relay.deadletter.JmsDeadLetterStore;
 import dev.r2relay.delivery.RejectedKeyException;
+import dev.r2relay.jms.CommandBroker;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.List;
@@ -14,7 +16,10 @@ import java.util.function.Function;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.spi.PropertiesComponent;
 
-/** {@code dead-letters}: lists the objects a target gave up on, oldest first. Works while the relay runs. */
+/**
+ * {@code dead-letters}: lists the objects a target gave up on, oldest first, from the folder or the
+ * queue (browsed, not consumed) of {@code relay.dead-letter}. Works while the relay runs.
+ */
 final class DeadLettersCommand {
 
     private DeadLettersCommand() {
@@ -26,13 +31,29 @@ final class DeadLettersCommand {
             err.print(R2RelayMain.USAGE);
             return 2;
         }
-        DeadLetterStore store;
+        Optional<String> queue;
         try {
-            store = store(overrides);
+            queue = queueName(overrides);
         } catch (SettingsException e) {
             err.println("r2-relay: " + e.getMessage());
             return 2;
         }
+        if (queue.isEmpty()) {
+            return list(folderStore(overrides), out, err);
+        }
+        Function<String, Optional<String>> properties = properties(overrides);
+        try (CommandBroker broker = CommandBroker.open(properties, state(properties))) {
+            return list(new JmsDeadLetterStore(broker.factory(), queue.get(), broker.describe()), out, err);
+        } catch (SettingsException e) {
+            err.println("r2-relay: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            err.println("r2-relay: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static int list(DeadLetterStore store, PrintStream out, PrintStream err) {
         if (!store.browsable()) {
             err.println("r2-relay: dead letters go to " + store.describe() + "; read them there");
             return 2;
@@ -58,11 +79,19 @@ final class DeadLettersCommand {
         return 0;
     }
 
-    /** The store relay.dead-letter names, resolved as the run command resolves its settings. */
-    static DeadLetterStore store(Map<String, String> overrides) {
+    /** The queue relay.dead-letter names, or empty when it is a folder. */
+    static Optional<String> queueName(Map<String, String> overrides) {
+        return DeadLetterStores.queueName(properties(overrides).apply(DeadLetterStores.KEY).orElse(""));
+    }
+
+    /** The folder relay.dead-letter names, resolved as the run command resolves its settings. */
+    static DeadLetterStore folderStore(Map<String, String> overrides) {
         Function<String, Optional<String>> properties = properties(overrides);
-        String state = properties.apply("relay.state").orElse("data/");
-        return DeadLetterStores.open(properties.apply(DeadLetterStores.KEY).orElse(""), state);
+        return DeadLetterStores.open(properties.apply(DeadLetterStores.KEY).orElse(""), state(properties));
+    }
+
+    private static String state(Function<String, Optional<String>> properties) {
+        return properties.apply("relay.state").orElse("data/");
     }
 
     /** application.properties, environment and system properties, with {@code overrides} (tests) on top. */

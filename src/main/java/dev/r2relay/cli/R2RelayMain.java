@@ -1,5 +1,6 @@
 package dev.r2relay.cli;
 
+import dev.r2relay.cfqueue.CloudflareQueueConfiguration;
 import dev.r2relay.config.RelayConfiguration;
 import dev.r2relay.config.SettingsException;
 import dev.r2relay.deadletter.DeadLetterConfiguration;
@@ -63,10 +64,20 @@ public final class R2RelayMain {
                                     on relay.http-server.host:port (default 127.0.0.1:8080; off)
               relay.trigger.http.enabled [RELAY_TRIGGER_HTTP_ENABLED] also serve POST /fetch (off)
               relay.target          [RELAY_TARGET]       file (default), jms or http
+              relay.jms.url         [RELAY_JMS_URL]      external Artemis broker for JMS (tcp://host:61616);
+                                                         empty: the embedded one on relay.jms.port (61616)
+              relay.jms.queue       [RELAY_JMS_QUEUE]    queue for relay.target=jms, default r2.objects
               relay.http.url        [RELAY_HTTP_URL]     endpoint for relay.target=http; {key} in the
                                                          path stands for the URL-encoded key
               relay.http.headers.NAME [RELAY_HTTP_HEADERS_NAME] extra request header (value never logged)
-              relay.dead-letter     [RELAY_DEAD_LETTER]  dead-letter folder, default <relay.state>/dead-letters
+              relay.dead-letter     [RELAY_DEAD_LETTER]  dead-letter folder (default <relay.state>/dead-letters)
+                                                         or JMS queue (jms:queue:NAME)
+              relay.trigger.target  [RELAY_TRIGGER_TARGET] where triggered fetches go: file (default), jms, http
+              relay.trigger.queue.enabled [RELAY_TRIGGER_QUEUE_ENABLED] fetch on messages on
+                                    relay.trigger.queue (default r2.fetch-requests; off)
+              relay.trigger.cloudflare-queue.enabled [RELAY_TRIGGER_CLOUDFLARE_QUEUE_ENABLED] pull R2
+                                    event notifications from a Cloudflare Queue (off; needs its
+                                    queue-id and api-token)
             The README lists every setting.
 
             Exit codes: 0 done, 1 failure (replay: something still fails), 2 bad usage or settings,
@@ -135,12 +146,14 @@ public final class R2RelayMain {
         main.addInitialProperty("camel.main.additional-sensitive-keywords", "apitoken");
         mapHttpServer(main);
         main.configure().addConfiguration(RelayConfiguration.class);
-        main.configure().addConfiguration(DeadLetterConfiguration.class);
-        main.configure().addConfiguration(HttpConfiguration.class);
-        // ends run --once from a poll's thread without waiting on that thread
-        main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         // after RelayConfiguration: it uses the settings and the S3 client bound there
         main.configure().addConfiguration(JmsConfiguration.class);
+        // after JmsConfiguration: a dead-letter queue uses its connection
+        main.configure().addConfiguration(DeadLetterConfiguration.class);
+        main.configure().addConfiguration(HttpConfiguration.class);
+        main.configure().addConfiguration(CloudflareQueueConfiguration.class);
+        // ends run --once from a poll's thread without waiting on that thread
+        main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         return main;
     }
 

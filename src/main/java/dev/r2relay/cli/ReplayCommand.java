@@ -5,6 +5,7 @@ import dev.r2relay.config.RelaySettings;
 import dev.r2relay.config.SettingsException;
 import dev.r2relay.deadletter.DeadLetter;
 import dev.r2relay.deadletter.DeadLetterStore;
+import dev.r2relay.deadletter.DeadLetters;
 import dev.r2relay.deadletter.TargetFailure;
 import dev.r2relay.delivery.RejectedKeyException;
 import dev.r2relay.delivery.RelayHeaders;
@@ -21,6 +22,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.ToIntFunction;
 import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.InvalidPayloadException;
@@ -40,10 +42,26 @@ final class ReplayCommand {
     }
 
     static int run(String[] args, Map<String, String> overrides, PrintStream out, PrintStream err) {
+        boolean queue;
+        try {
+            queue = DeadLettersCommand.queueName(overrides).isPresent();
+        } catch (SettingsException e) {
+            err.println("r2-relay: " + e.getMessage());
+            return 2;
+        }
+        Set<String> wanted = new LinkedHashSet<>(Arrays.asList(args));
+        if (queue) {
+            // the letters are read through the broker the application starts (or connects to)
+            return withApplication(overrides, err, camel -> {
+                DeadLetterStore store = camel.getRegistry().lookupByNameAndType("deadLetters", DeadLetters.class)
+                        .store();
+                return replaySelected(camel, store, wanted, out, err);
+            });
+        }
         DeadLetterStore store;
         List<DeadLetter> letters;
         try {
-            store = DeadLettersCommand.store(overrides);
+            store = DeadLettersCommand.folderStore(overrides);
             if (!store.browsable()) {
                 err.println("r2-relay: dead letters go to " + store.describe() + "; replay them from there");
                 return 2;
@@ -56,27 +74,62 @@ final class ReplayCommand {
             err.println("r2-relay: cannot read the dead letters: " + e.getMessage());
             return 1;
         }
-        Set<String> wanted = new LinkedHashSet<>(Arrays.asList(args));
-        if (!wanted.isEmpty()) {
-            List<DeadLetter> named = new ArrayList<>();
-            for (DeadLetter l : letters) {
-                if (wanted.remove(l.key())) {
-                    named.add(l);
-                }
-            }
-            if (!wanted.isEmpty()) {
-                err.println("r2-relay: no dead letter in " + store.describe() + " for key(s): "
-                        + String.join(", ", wanted.stream().map(RejectedKeyException::printable).toList())
-                        + " (list them with: dead-letters)");
-                return 3;
-            }
-            letters = named;
+        List<DeadLetter> selected = select(letters, wanted, store, err);
+        if (selected == null) {
+            return 3;
         }
-        if (letters.isEmpty()) {
+        if (selected.isEmpty()) {
             out.println("No dead letters to replay in " + store.describe());
             return 0;
         }
+        return withApplication(overrides, err, camel -> replay(camel, store, selected, out, err));
+    }
 
+    private static int replaySelected(CamelContext camel, DeadLetterStore store, Set<String> wanted, PrintStream out,
+                                      PrintStream err) {
+        List<DeadLetter> letters;
+        try {
+            letters = store.list();
+        } catch (IOException e) {
+            err.println("r2-relay: cannot read the dead letters: " + e.getMessage());
+            return 1;
+        }
+        List<DeadLetter> selected = select(letters, wanted, store, err);
+        if (selected == null) {
+            return 3;
+        }
+        if (selected.isEmpty()) {
+            out.println("No dead letters to replay in " + store.describe());
+            return 0;
+        }
+        return replay(camel, store, selected, out, err);
+    }
+
+    /** The letters of the wanted keys (all when none is named), or null after naming the keys without one. */
+    private static List<DeadLetter> select(List<DeadLetter> letters, Set<String> wanted, DeadLetterStore store,
+                                           PrintStream err) {
+        if (wanted.isEmpty()) {
+            return letters;
+        }
+        Set<String> missing = new LinkedHashSet<>(wanted);
+        List<DeadLetter> named = new ArrayList<>();
+        for (DeadLetter l : letters) {
+            if (missing.remove(l.key())) {
+                named.add(l);
+            }
+        }
+        if (!missing.isEmpty()) {
+            err.println("r2-relay: no dead letter in " + store.describe() + " for key(s): "
+                    + String.join(", ", missing.stream().map(RejectedKeyException::printable).toList())
+                    + " (list them with: dead-letters)");
+            return null;
+        }
+        return named;
+    }
+
+    /** Starts the application with its poller off, runs {@code work} on it, then stops it. */
+    private static int withApplication(Map<String, String> overrides, PrintStream err,
+                                       ToIntFunction<CamelContext> work) {
         Main main = R2RelayMain.newMain();
         overrides.forEach(main::addOverrideProperty);
         main.addOverrideProperty("relay.poll.enabled", "false");
@@ -86,7 +139,7 @@ final class ReplayCommand {
             return R2RelayMain.report(e, err);
         }
         try {
-            return replay(main.getCamelContext(), store, letters, out, err);
+            return work.applyAsInt(main.getCamelContext());
         } finally {
             try {
                 main.stop();

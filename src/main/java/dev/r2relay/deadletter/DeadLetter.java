@@ -1,6 +1,10 @@
 package dev.r2relay.deadletter;
 
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.camel.util.json.DeserializationException;
@@ -14,6 +18,20 @@ import org.apache.camel.util.json.Jsoner;
  */
 public record DeadLetter(String bucket, String key, String etag, long size, String target, Integer status,
                          String reason, int attempts, Instant time) {
+
+    /**
+     * A stable name for the letter of bucket and key, fit for file names and JMS selectors: 40 hex
+     * digits of the SHA-256 of bucket, NUL, key (keys themselves are neither).
+     */
+    public static String idOf(String bucket, String key) {
+        try {
+            byte[] digest = MessageDigest.getInstance("SHA-256")
+                    .digest((bucket + "\u0000" + key).getBytes(StandardCharsets.UTF_8));
+            return HexFormat.of().formatHex(digest, 0, 20);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is not available", e);
+        }
+    }
 
     /** The record as pretty-printed JSON, fields in a fixed order. */
     public String toJson() {

@@ -4,9 +4,10 @@ import java.io.IOException;
 import java.util.List;
 
 /**
- * Where dead letters go, chosen by {@code relay.dead-letter} in {@link DeadLetterStores#open}.
- * A folder today. A queue variant implements {@link #put} and reports {@link #browsable()} false:
- * the commands then point at the queue instead of listing or replaying from it.
+ * Where dead letters go, chosen by {@code relay.dead-letter} (see {@link DeadLetterStores}): a
+ * folder ({@link FolderDeadLetterStore}) or a JMS queue ({@link JmsDeadLetterStore}). A store that
+ * cannot be listed from here reports {@link #browsable()} false: the commands then point at it
+ * instead of listing or replaying from it.
  */
 public interface DeadLetterStore {
 
@@ -22,7 +23,7 @@ public interface DeadLetterStore {
     /** Every stored letter, oldest first. Only for browsable stores. */
     List<DeadLetter> list() throws IOException;
 
-    /** True when the letters can be listed and removed from here (a folder), false for a queue. */
+    /** True when the letters can be listed and removed from here (a folder, a queue). */
     default boolean browsable() {
         return true;
     }

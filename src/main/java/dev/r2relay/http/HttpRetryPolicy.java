@@ -72,7 +72,7 @@ public final class HttpRetryPolicy {
     }
 
     /** Retry-After as delta-seconds or an HTTP date; null when absent or unreadable. */
-    static Duration parseRetryAfter(String value, Instant now) {
+    public static Duration parseRetryAfter(String value, Instant now) {
         if (value == null || value.isBlank()) {
             return null;
         }

@@ -1,8 +1,14 @@
 package dev.r2relay.jms;
 
 import dev.r2relay.config.RelayConfiguration;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import org.apache.activemq.artemis.api.core.QueueConfiguration;
 import org.apache.activemq.artemis.api.core.RoutingType;
 import org.apache.activemq.artemis.api.core.SimpleString;
@@ -41,9 +47,53 @@ public final class EmbeddedBroker implements AutoCloseable {
 
     /**
      * Starts the broker with its journal under {@code folder}, listening on 127.0.0.1:{@code port}
-     * (0 for any free port), with {@code queue} created as a durable anycast queue.
+     * (0 for any free port), with {@code queues} created as durable anycast queues.
      */
-    public static EmbeddedBroker start(Path folder, int port, String queue) throws Exception {
+    public static EmbeddedBroker start(Path folder, int port, String... queues) throws Exception {
+        return start(folder, port, -1, queues);
+    }
+
+    /**
+     * For a command while the relay is stopped: the broker over the relay's journal, on a free port,
+     * failing after a few seconds, instead of waiting, when a running relay holds the journal.
+     */
+    public static EmbeddedBroker startOnJournal(Path folder, String... queues) throws Exception {
+        Path root = folder.toAbsolutePath().normalize();
+        if (journalLocked(root)) {
+            // said here, before Artemis waits for the lock and logs its own failure
+            throw new RelayConfiguration.StartupCheckException(inUse(root));
+        }
+        return start(folder, 0, 3000, queues);
+    }
+
+    /** True when a broker (a running relay) holds one of the journal's lock files. */
+    private static boolean journalLocked(Path root) throws IOException {
+        if (!Files.isDirectory(root)) {
+            return false;
+        }
+        try (DirectoryStream<Path> locks = Files.newDirectoryStream(root, "server*lock*")) {
+            for (Path lock : locks) {
+                try (FileChannel channel = FileChannel.open(lock, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                    FileLock held = channel.tryLock();
+                    if (held == null) {
+                        return true;
+                    }
+                    held.release();
+                } catch (OverlappingFileLockException e) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static String inUse(Path root) {
+        return "the embedded JMS broker's journal in " + root + " is in use (is the relay running? give it a fixed"
+                + " relay.jms.port, not 0, so that commands can reach its broker)";
+    }
+
+    private static EmbeddedBroker start(Path folder, int port, long lockTimeoutMs, String... queues)
+            throws Exception {
         Path root = folder.toAbsolutePath().normalize();
         Files.createDirectories(root);
         Configuration config = new ConfigurationImpl()
@@ -66,12 +116,33 @@ public final class EmbeddedBroker implements AutoCloseable {
                 .addAddressSetting("#", new AddressSettings()
                         .setDeadLetterAddress(SimpleString.of(DEAD_LETTER_QUEUE))
                         .setExpiryAddress(SimpleString.of(EXPIRY_QUEUE))
-                        .setMaxDeliveryAttempts(MAX_DELIVERY_ATTEMPTS))
-                .addQueueConfiguration(durableQueue(queue))
+                        .setMaxDeliveryAttempts(MAX_DELIVERY_ATTEMPTS)
+                        // a rolled-back message (a trigger whose fetch failed) comes back after 1 s,
+                        // then 2, 4, ... 60 s: about six minutes before it moves to DLQ
+                        .setRedeliveryDelay(1000)
+                        .setRedeliveryMultiplier(2)
+                        .setMaxRedeliveryDelay(60_000))
+                .setJournalLockAcquisitionTimeout(lockTimeoutMs)
                 .addQueueConfiguration(durableQueue(DEAD_LETTER_QUEUE))
                 .addQueueConfiguration(durableQueue(EXPIRY_QUEUE));
+        for (String queue : queues) {
+            config.addQueueConfiguration(durableQueue(queue));
+        }
         EmbeddedActiveMQ broker = new EmbeddedActiveMQ().setConfiguration(config);
-        broker.start();
+        String inUse = inUse(root);
+        try {
+            broker.start();
+        } catch (Exception e) {
+            stopQuietly(broker);
+            if (lockTimeoutMs < 0) {
+                throw e;
+            }
+            throw new RelayConfiguration.StartupCheckException(inUse + ": " + e.getMessage());
+        }
+        if (lockTimeoutMs >= 0 && !broker.getActiveMQServer().isActive()) {
+            stopQuietly(broker);
+            throw new RelayConfiguration.StartupCheckException(inUse);
+        }
         int actual = actualPort(broker.getActiveMQServer());
         if (actual <= 0) {
             broker.stop();
@@ -80,6 +151,14 @@ public final class EmbeddedBroker implements AutoCloseable {
                     + " (RELAY_JMS_PORT) to a free port, or 0 for any");
         }
         return new EmbeddedBroker(broker, root, actual);
+    }
+
+    private static void stopQuietly(EmbeddedActiveMQ broker) {
+        try {
+            broker.stop();
+        } catch (Exception ignored) {
+            // it did not start
+        }
     }
 
     private static QueueConfiguration durableQueue(String name) {

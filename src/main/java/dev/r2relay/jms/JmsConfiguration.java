@@ -3,12 +3,16 @@ package dev.r2relay.jms;
 import dev.r2relay.config.RelayConfiguration.StartupCheckException;
 import dev.r2relay.config.RelaySettings;
 import dev.r2relay.config.SettingsException;
+import dev.r2relay.deadletter.DeadLetterStore;
+import dev.r2relay.deadletter.DeadLetterStores;
+import dev.r2relay.deadletter.JmsDeadLetterStore;
 import jakarta.jms.Connection;
 import jakarta.jms.ConnectionFactory;
 import jakarta.jms.JMSException;
 import jakarta.jms.JMSSecurityException;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.stream.Stream;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
@@ -57,7 +61,8 @@ public final class JmsConfiguration implements CamelConfiguration {
             brokerName = JmsSettings.safeUrl(url);
         } else {
             Path folder = Path.of(relay.state()).toAbsolutePath().normalize().resolve("artemis");
-            EmbeddedBroker broker = EmbeddedBroker.start(folder, jms.port(), jms.queue());
+            EmbeddedBroker broker = EmbeddedBroker.start(folder, jms.port(), Stream.concat(Stream.of(jms.queue()),
+                    jms.deadLetterQueue().stream()).toArray(String[]::new));
             closeOnStop(camel, "the embedded JMS broker", broker);
             registry.bind("relayJmsBroker", EmbeddedBroker.class, broker);
             url = broker.url();
@@ -68,6 +73,10 @@ public final class JmsConfiguration implements CamelConfiguration {
         registry.bind("relayJmsConnectionFactory", ConnectionFactory.class, pool);
         camel.getComponent("jms", JmsComponent.class).setConnectionFactory(pool);
         bindTargetBeans(registry, jms, brokerName);
+        if (jms.deadLetterQueue().isPresent()) {
+            registry.bind(DeadLetterStores.QUEUE_STORE, DeadLetterStore.class,
+                    new JmsDeadLetterStore(pool, jms.deadLetterQueue().get(), "the JMS broker at " + brokerName));
+        }
 
         String where = jms.external() ? jms.toString()
                 : "embedded Artemis broker at " + url + " (CORE and AMQP, no authentication: loopback only; journal "

@@ -3,15 +3,18 @@ package dev.r2relay.jms;
 import static dev.r2relay.config.RelaySettings.envName;
 
 import dev.r2relay.config.SettingsException;
+import dev.r2relay.deadletter.DeadLetterStores;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
 
 /**
- * The {@code relay.jms.*} settings. JMS is on when {@code relay.target=jms} or
- * {@code relay.jms.enabled=true}; with no {@code relay.jms.url} the embedded broker serves it.
+ * The {@code relay.jms.*} settings. JMS is on when {@code relay.target=jms}, {@code relay.jms.enabled=true},
+ * the queue trigger is on, triggers deliver to JMS or dead letters go to a queue
+ * ({@code relay.dead-letter=jms:queue:NAME}); with no {@code relay.jms.url} the embedded broker serves it.
  * {@link #toString()} never shows the password.
  */
 public final class JmsSettings {
@@ -32,6 +35,7 @@ public final class JmsSettings {
     private final String queue;
     private final long maxInlineSize;
     private final Duration linkExpiry;
+    private final Optional<String> deadLetterQueue;
 
     private JmsSettings(Function<String, Optional<String>> lookup, String target) {
         Function<String, Optional<String>> in = key -> lookup.apply(key).map(String::trim).filter(v -> !v.isEmpty());
@@ -39,13 +43,15 @@ public final class JmsSettings {
         boolean queueTrigger = in.apply("relay.trigger.queue.enabled").map(v -> bool("relay.trigger.queue.enabled", v))
                 .orElse(false);
         boolean triggerTargetIsJms = in.apply("relay.trigger.target").map("jms"::equals).orElse(false);
-        boolean needed = targetIsJms || queueTrigger || triggerTargetIsJms;
+        this.deadLetterQueue = DeadLetterStores.queueName(lookup.apply(DeadLetterStores.KEY).orElse(""));
+        boolean needed = targetIsJms || queueTrigger || triggerTargetIsJms || deadLetterQueue.isPresent();
         Optional<String> explicit = in.apply("relay.jms.enabled");
         if (explicit.isPresent()) {
             this.enabled = bool("relay.jms.enabled", explicit.get());
             if (!enabled && needed) {
                 throw new SettingsException((targetIsJms ? "relay.target=jms" : queueTrigger
-                        ? "relay.trigger.queue.enabled=true" : "relay.trigger.target=jms")
+                        ? "relay.trigger.queue.enabled=true" : triggerTargetIsJms ? "relay.trigger.target=jms"
+                        : DeadLetterStores.KEY + "=jms:queue:" + deadLetterQueue.get())
                         + " needs JMS: remove relay.jms.enabled=false (RELAY_JMS_ENABLED) or turn that off");
             }
         } else {
@@ -61,6 +67,10 @@ public final class JmsSettings {
                 DEFAULT_MAX_INLINE_SIZE, 0, MAX_INLINE_SIZE_LIMIT);
         this.linkExpiry = in.apply("relay.jms.link-expiry").map(JmsSettings::linkExpiry).orElse(DEFAULT_LINK_EXPIRY);
         validate();
+        deadLetterQueue.ifPresent(name -> checkOwnQueue(name, Map.of("relay.jms.queue", queue,
+                "relay.trigger.queue", in.apply("relay.trigger.queue").orElse("r2.fetch-requests"),
+                "relay.trigger.queue.dead-letter", in.apply("relay.trigger.queue.dead-letter")
+                        .orElse(EmbeddedBroker.DEAD_LETTER_QUEUE))));
     }
 
     /** Reads the settings through {@code lookup} (Camel's property resolver); {@code target} is relay.target. */
@@ -98,6 +108,16 @@ public final class JmsSettings {
             throw new SettingsException("relay.jms.password (RELAY_JMS_PASSWORD) is set but relay.jms.username"
                     + " (RELAY_JMS_USERNAME) is not");
         }
+    }
+
+    /** Dead letters would be consumed as objects or triggers, or mixed with rolled-back messages, in another queue. */
+    private static void checkOwnQueue(String name, Map<String, String> others) {
+        others.forEach((key, other) -> {
+            if (name.equals(other)) {
+                throw new SettingsException(DeadLetterStores.KEY + " (RELAY_DEAD_LETTER) names the queue '" + name
+                        + "', which is also " + key + ": dead letters need a queue of their own");
+            }
+        });
     }
 
     /** Seconds ({@code 3600}) or an ISO-8601 duration ({@code PT1H}, {@code P7D}), from 1 second to 7 days. */
@@ -185,6 +205,11 @@ public final class JmsSettings {
 
     public Duration linkExpiry() {
         return linkExpiry;
+    }
+
+    /** The queue relay.dead-letter names ({@code jms:queue:NAME}), or empty when dead letters go to a folder. */
+    public Optional<String> deadLetterQueue() {
+        return deadLetterQueue;
     }
 
     /** Names the broker and the user, never the password nor the URL's options. */

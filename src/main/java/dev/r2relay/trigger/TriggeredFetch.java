@@ -96,13 +96,23 @@ public final class TriggeredFetch {
         m.setHeader(SKIP, false);
     }
 
-    /** An object was deleted in the bucket: logged, and its delivered file removed when configured. */
+    /**
+     * An object was deleted in the bucket: logged, and its delivered file removed when configured,
+     * unless the bucket holds the key again (the delete event came late or out of order).
+     */
     public void deleted(Exchange exchange) throws Exception {
         FetchRequest request = exchange.getMessage().getMandatoryBody(FetchRequest.class);
         String key = RejectedKeyException.printable(request.key());
         if (!deleteFiles) {
             LOG.info("{}/{} was deleted in the bucket ({}); its delivered copy is kept", request.bucket(), key,
                     request.eventAction());
+            return;
+        }
+        String current = currentEtag(request);
+        if (current != null) {
+            // a late or out-of-order event: the object was written again after the delete
+            LOG.info("{}/{} was deleted in the bucket ({}), but the bucket holds it again (ETag {}): the delivered"
+                    + " copy is kept", request.bucket(), key, request.eventAction(), current);
             return;
         }
         Path file;
@@ -120,6 +130,20 @@ public final class TriggeredFetch {
                     removed ? "removed " + file : "no delivered file to remove");
         } catch (IOException e) {
             throw new IOException("could not remove " + file + " after " + key + " was deleted: " + e.getMessage(), e);
+        }
+    }
+
+    /** The object's current ETag, or null when it does not exist. */
+    private String currentEtag(FetchRequest request) {
+        try {
+            return ObjectRef.bareEtag(s3.headObject(b -> b.bucket(request.bucket()).key(request.key())).eTag());
+        } catch (NoSuchKeyException e) {
+            return null;
+        } catch (S3Exception e) {
+            if (e.statusCode() == 404) {
+                return null;
+            }
+            throw e;
         }
     }
 

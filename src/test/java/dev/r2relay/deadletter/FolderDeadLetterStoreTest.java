@@ -46,14 +46,22 @@ class FolderDeadLetterStoreTest {
     }
 
     @Test
-    void readsTheSettingAsAFolderAndRefusesOtherSchemesForNow() {
+    void readsTheSettingAsAFolderOrAQueueAndRefusesOtherSchemes() {
         assertThat(((FolderDeadLetterStore) DeadLetterStores.open("", "/srv/state")).folder())
                 .isEqualTo(Path.of("/srv/state/dead-letters"));
         assertThat(((FolderDeadLetterStore) DeadLetterStores.open("file:/srv/dl", "x")).folder())
                 .isEqualTo(Path.of("/srv/dl"));
         assertThat(((FolderDeadLetterStore) DeadLetterStores.open("/srv/dl2", "x")).folder())
                 .isEqualTo(Path.of("/srv/dl2"));
-        assertThatThrownBy(() -> DeadLetterStores.open("jms:queue:dead", "x")).isInstanceOf(SettingsException.class)
-                .hasMessageContaining("'jms:' dead letters are not supported yet");
+        assertThat(DeadLetterStores.queueName("jms:queue:r2.dead-letters")).contains("r2.dead-letters");
+        assertThat(DeadLetterStores.queueName("jms:dead")).contains("dead");
+        assertThat(DeadLetterStores.queueName("/srv/dl")).isEmpty();
+        assertThat(DeadLetterStores.queueName("file:/srv/dl")).isEmpty();
+        assertThatThrownBy(() -> DeadLetterStores.open("jms:queue:dead", "x"))
+                .hasMessageContaining("needs the JMS connection");
+        assertThatThrownBy(() -> DeadLetterStores.open("s3:bucket/dl", "x")).isInstanceOf(SettingsException.class)
+                .hasMessageContaining("relay.dead-letter (RELAY_DEAD_LETTER)").hasMessageContaining("'s3:' is not");
+        assertThatThrownBy(() -> DeadLetterStores.queueName("jms:queue:bad name"))
+                .isInstanceOf(SettingsException.class).hasMessageContaining("'bad name'");
     }
 }

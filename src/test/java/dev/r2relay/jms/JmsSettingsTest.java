@@ -30,6 +30,22 @@ class JmsSettingsTest {
     }
 
     @Test
+    void aDeadLetterQueueTurnsJmsOnAndNeedsAQueueOfItsOwn() {
+        JmsSettings s = settings("http", "relay.dead-letter", "jms:queue:r2.dead-letters");
+        assertThat(s.enabled()).isTrue();
+        assertThat(s.deadLetterQueue()).contains("r2.dead-letters");
+        assertThat(settings("http", "relay.dead-letter", "/srv/dl").deadLetterQueue()).isEmpty();
+        assertThatThrownBy(() -> settings("http", "relay.dead-letter", "jms:queue:x", "relay.jms.enabled", "false"))
+                .hasMessageContaining("relay.dead-letter=jms:queue:x needs JMS");
+        assertThatThrownBy(() -> settings("jms", "relay.dead-letter", "jms:queue:r2.objects"))
+                .isInstanceOf(SettingsException.class).hasMessageContaining("also relay.jms.queue");
+        assertThatThrownBy(() -> settings("http", "relay.dead-letter", "jms:queue:r2.fetch-requests"))
+                .hasMessageContaining("also relay.trigger.queue");
+        assertThatThrownBy(() -> settings("http", "relay.dead-letter", "jms:queue:DLQ"))
+                .hasMessageContaining("also relay.trigger.queue.dead-letter");
+    }
+
+    @Test
     void defaults() {
         JmsSettings s = settings("jms");
         assertThat(s.external()).isFalse();

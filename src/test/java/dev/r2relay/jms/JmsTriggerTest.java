@@ -4,6 +4,7 @@ import static dev.r2relay.jms.JmsTesting.brokerUrl;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.r2relay.support.LogCapture;
 import dev.r2relay.support.RelayApp;
 import dev.r2relay.support.S3ProxyServer;
 import dev.r2relay.support.TestClients;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.junit.jupiter.api.AfterEach;
@@ -84,6 +86,25 @@ class JmsTriggerTest {
         // every message consumed (the queue drains), and one download only
         await().atMost(Duration.ofSeconds(30)).until(() -> JmsTesting.broker(app).messageCount(TRIGGERS) == 0);
         assertThat(server.getCount(BUCKET)).isEqualTo(1);
+    }
+
+    @Test
+    void aFailedFetchIsRolledBackAndRedeliveredAfterADelayUntilItWorks() throws Exception {
+        put("in/later.csv", "x,y\n");
+        Files.writeString(work.resolve("inbox"), "a file where the inbox folder should be");
+        try (LogCapture logs = LogCapture.open()) {
+            send("in/later.csv");
+            await().atMost(Duration.ofSeconds(30)).until(() -> logs.matching("WARN", "not delivered",
+                    "key=in/later.csv", "returned to its source").size() >= 2);
+            List<String> failures = logs.matching("not delivered", "key=in/later.csv");
+            Files.delete(work.resolve("inbox"));
+            Path file = work.resolve("inbox/in/later.csv");
+            await().atMost(Duration.ofSeconds(30)).until(() -> Files.exists(file));
+            assertThat(file).hasContent("x,y\n");
+            assertThat(failures).hasSizeLessThan(EmbeddedBroker.MAX_DELIVERY_ATTEMPTS);
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> JmsTesting.broker(app).messageCount(TRIGGERS) == 0);
+        assertThat(JmsTesting.broker(app).messageCount("DLQ")).isZero();
     }
 
     @Test
