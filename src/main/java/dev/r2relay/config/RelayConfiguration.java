@@ -109,9 +109,10 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval(), stop));
         registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight,
                 settings.incremental(), endpointStatus));
-        registry.bind("relayHeaders", new RelayHeaders());
+        registry.bind("relayHeaders", new RelayHeaders(s3, requests, settings.maxAttempts() - 1));
         registry.bind("fileTarget", fileTarget);
-        registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency()));
+        registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency(), requests,
+                settings.maxAttempts() - 1));
         EndpointCheck endpointCheck = new EndpointCheck(s3, settings.bucket(), settings.prefix(), endpointStatus,
                 Duration.ofMillis(settings.endpointCheckInterval()), Clock.systemUTC());
         RelayMetrics metrics = new RelayMetrics(meterRegistry(camel));

@@ -1,6 +1,9 @@
 package dev.r2relay.delivery;
 
+import dev.r2relay.client.RequestCounter;
+import dev.r2relay.client.ResumingBody;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -45,11 +48,21 @@ public final class RangedDownload {
     private final S3Client s3;
     private final long partSize;
     private final int partConcurrency;
+    private final RequestCounter counter;
+    private final int maxResumes;
 
+    /** Without resumes: a range whose transfer breaks fails the download (its progress is kept). */
     public RangedDownload(S3Client s3, long partSize, int partConcurrency) {
+        this(s3, partSize, partConcurrency, new RequestCounter(), 0);
+    }
+
+    /** A range whose transfer breaks is resumed up to {@code maxResumes} times (see {@link ResumingBody}). */
+    public RangedDownload(S3Client s3, long partSize, int partConcurrency, RequestCounter counter, int maxResumes) {
         this.s3 = s3;
         this.partSize = partSize;
         this.partConcurrency = partConcurrency;
+        this.counter = counter;
+        this.maxResumes = maxResumes;
     }
 
     /** Downloads the object the headers name to the file {@link FileTarget#plan} chose. */
@@ -147,8 +160,10 @@ public final class RangedDownload {
 
     private void fetchRange(String bucket, String key, String etag, long start, long end, FileChannel out)
             throws IOException {
-        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key)
-                .range("bytes=" + start + "-" + end).ifMatch('"' + etag + '"'))) {
+        ResponseInputStream<GetObjectResponse> first = s3.getObject(b -> b.bucket(bucket).key(key)
+                .range("bytes=" + start + "-" + end).ifMatch('"' + etag + '"'));
+        try (InputStream in = new ResumingBody(s3, counter, bucket, key, etag, start, end - start + 1, first,
+                maxResumes)) {
             long position = start;
             byte[] buffer = new byte[BUFFER];
             int n;

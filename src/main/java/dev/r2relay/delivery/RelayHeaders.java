@@ -1,9 +1,13 @@
 package dev.r2relay.delivery;
 
+import dev.r2relay.client.RequestCounter;
+import dev.r2relay.client.ResumingBody;
 import dev.r2relay.state.ObjectRef;
+import java.io.InputStream;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.component.aws2.s3.AWS2S3Constants;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * The headers every delivery carries, whatever its target. {@code R2RelayIdentity} (bucket, key
@@ -21,6 +25,22 @@ public final class RelayHeaders {
     public static final String TARGET = "R2RelayTarget";
     public static final String STARTED = "R2RelayStarted";
 
+    private final S3Client s3;
+    private final RequestCounter counter;
+    private final int maxResumes;
+
+    /** Headers only: {@link #fetched} leaves the body as the GET returned it. */
+    public RelayHeaders() {
+        this(null, null, 0);
+    }
+
+    /** {@link #fetched} makes the body a {@link ResumingBody} that may fetch the rest up to {@code maxResumes} times. */
+    public RelayHeaders(S3Client s3, RequestCounter counter, int maxResumes) {
+        this.s3 = s3;
+        this.counter = counter;
+        this.maxResumes = maxResumes;
+    }
+
     /** Turns a listed object (the body) into the headers above plus the key aws2-s3 reads. */
     public void describe(Exchange exchange) throws org.apache.camel.InvalidPayloadException {
         ObjectRef ref = exchange.getMessage().getMandatoryBody(ObjectRef.class);
@@ -36,18 +56,31 @@ public final class RelayHeaders {
         m.setHeader(AWS2S3Constants.KEY, ref.key());
     }
 
-    /** After a GET: the version actually fetched is the one delivered and recorded. */
+    /**
+     * After a GET: the version actually fetched is the one delivered and recorded. Its expected
+     * size is the listed one while the ETag is the listed one (a Content-Length that disagrees is
+     * the answer's fault, not the object's), else the answer's Content-Length. The body becomes a
+     * stream of exactly that many bytes, resumed with ranged GETs of that version if it breaks.
+     */
     public void fetched(Exchange exchange) {
         Message m = exchange.getMessage();
+        String listedEtag = m.getHeader(ETAG, String.class);
+        Long listedSize = m.getHeader(SIZE, Long.class);
         String etag = m.getHeader(AWS2S3Constants.E_TAG, String.class);
+        String bare = etag == null ? listedEtag : ObjectRef.bareEtag(etag);
         if (etag != null) {
-            String bare = ObjectRef.bareEtag(etag);
             m.setHeader(ETAG, bare);
             m.setHeader(IDENTITY, m.getHeader(BUCKET) + "/" + m.getHeader(KEY) + "@" + bare);
         }
         Long length = m.getHeader(AWS2S3Constants.CONTENT_LENGTH, Long.class);
-        if (length != null) {
-            m.setHeader(SIZE, length);
+        boolean sameVersion = bare != null && bare.equals(listedEtag);
+        long expected = sameVersion && listedSize != null && listedSize >= 0 ? listedSize
+                : length == null ? -1 : length;
+        m.setHeader(SIZE, expected);
+        if (s3 != null && bare != null && m.getBody() instanceof InputStream body
+                && !(body instanceof ResumingBody)) {
+            m.setBody(new ResumingBody(s3, counter, m.getHeader(BUCKET, String.class), m.getHeader(KEY, String.class),
+                    bare, 0, expected, body, maxResumes));
         }
     }
 }

@@ -29,7 +29,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.InvalidPayloadException;
 import org.apache.camel.Message;
 import org.apache.camel.component.aws2.s3.AWS2S3Constants;
-import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.http.Abortable;
 
 /**
  * Sends one object to the HTTP endpoint, one attempt per call; retries are the error handler's
@@ -217,7 +217,7 @@ public final class HttpTarget {
 
     /** Closes the object stream; one not read to its end is aborted rather than drained. */
     private static void release(InputStream object, boolean complete) {
-        if (!complete && object instanceof ResponseInputStream<?> s3) {
+        if (!complete && object instanceof Abortable s3) {
             s3.abort();
         }
         try {
