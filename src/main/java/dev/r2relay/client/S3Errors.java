@@ -30,6 +30,11 @@ public final class S3Errors {
             if ("NoSuchKey".equals(code) || status == 404) {
                 return "no object " + where + " (404 " + (code == null ? "Not Found" : code) + ")";
             }
+            if (status == 412 && key != null) {
+                return "'" + key + "' in bucket '" + bucket + "' changed while it was being fetched (412 "
+                        + (code == null ? "Precondition Failed" : code) + ": its ETag is no longer the one"
+                        + " fetched first)";
+            }
             if ("InvalidAccessKeyId".equals(code)) {
                 return host(endpoint) + " does not know the access key (r2.access-key, AWS_ACCESS_KEY_ID):"
                         + " check the API token's id";
@@ -69,6 +74,29 @@ public final class S3Errors {
             return "cannot reach " + host(endpoint) + " for " + where + ": " + firstLine(client.getMessage());
         }
         return failure.getClass().getSimpleName() + " on " + where + ": " + firstLine(failure.getMessage());
+    }
+
+    /**
+     * True when the failure is a 404 for an object (not for the bucket): it was deleted after it
+     * was listed or named, so there is nothing left to deliver.
+     */
+    public static boolean objectGone(Throwable failure) {
+        AwsServiceException service = find(failure, AwsServiceException.class);
+        if (service == null || service.statusCode() != 404) {
+            return false;
+        }
+        String code = service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorCode();
+        return !"NoSuchBucket".equals(code);
+    }
+
+    /** The S3 error code of a service failure ("NoSuchKey"), or the status when it has none; null otherwise. */
+    public static String errorCode(Throwable failure) {
+        AwsServiceException service = find(failure, AwsServiceException.class);
+        if (service == null) {
+            return null;
+        }
+        String code = service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorCode();
+        return code == null ? Integer.toString(service.statusCode()) : service.statusCode() + " " + code;
     }
 
     /** True when retrying cannot help: the configuration is at fault. */

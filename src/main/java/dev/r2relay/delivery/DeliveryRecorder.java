@@ -27,6 +27,7 @@ public final class DeliveryRecorder {
     private static final Logger REJECTS = LoggerFactory.getLogger("dev.r2relay.rejected");
 
     private static final Logger FAILURES = LoggerFactory.getLogger("dev.r2relay.failed");
+    private static final Logger SKIPPED = LoggerFactory.getLogger("dev.r2relay.skipped");
 
     private final DeliveryLedger ledger;
     private final URI endpoint;
@@ -81,8 +82,21 @@ public final class DeliveryRecorder {
         REJECTS.warn("not delivered bucket={} {}; recorded as rejected until the object changes", bucket, reason);
     }
 
-    /** A delivery failed: nothing is recorded, so the object is tried again at the next poll. */
+    /**
+     * A delivery failed: nothing is recorded, so the object is tried again at the next poll. An
+     * object deleted since the listing (404) is not a failure: it is skipped with one line, and the
+     * next listing no longer shows it.
+     */
     public void failed(Exchange exchange) {
+        Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (caught != null && S3Errors.objectGone(caught)) {
+            Message m = exchange.getMessage();
+            String key = m.getHeader(RelayHeaders.KEY, String.class);
+            SKIPPED.warn("skipped bucket={} key={}: deleted after it was listed ({}); nothing is delivered or recorded",
+                    m.getHeader(RelayHeaders.BUCKET, String.class), key == null ? null
+                            : RejectedKeyException.printable(key), S3Errors.errorCode(caught));
+            return;
+        }
         failures.incrementAndGet();
         metrics.failed(source(exchange), target(exchange));
         Message m = exchange.getMessage();

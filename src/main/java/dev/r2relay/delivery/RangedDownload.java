@@ -97,7 +97,15 @@ public final class RangedDownload {
             if (out.size() > size) {
                 out.truncate(size);
             }
-            fetchMissingParts(bucket, key, etag, size, parts, progress, out);
+            try {
+                fetchMissingParts(bucket, key, etag, size, parts, progress, out);
+            } catch (ObjectChangedException e) {
+                // the parts written belong to a version that is gone: nothing can resume them
+                progress.abandon();
+                out.close();
+                discard(temp, progressFile);
+                throw e;
+            }
             out.force(true);
             String md5 = AtomicFileWriter.isMd5(etag) ? md5(out) : null;
             try {
@@ -140,9 +148,9 @@ public final class RangedDownload {
                 } catch (ExecutionException e) {
                     pending.forEach(p -> p.cancel(true));
                     Throwable cause = e.getCause();
-                    if (cause instanceof S3Exception s3e && s3e.statusCode() == 412) {
-                        throw new IOException("'" + key + "' changed during the download (ETag is no longer " + etag
-                                + "); the new version is fetched at the next poll", cause);
+                    if (changed(cause)) {
+                        throw new ObjectChangedException("'" + key + "' changed during the download (ETag is no"
+                                + " longer " + etag + "); the new version is fetched at the next poll", cause);
                     }
                     if (cause instanceof IOException io) {
                         throw io;
@@ -181,6 +189,23 @@ public final class RangedDownload {
         }
     }
 
+    /** A 412 answer to If-Match, directly or behind a resume's IOException. */
+    private static boolean changed(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof S3Exception s3e && s3e.statusCode() == 412) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The object's ETag changed while its ranges were being fetched. */
+    static final class ObjectChangedException extends IOException {
+        ObjectChangedException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private static String md5(FileChannel file) throws IOException {
         MessageDigest md5 = AtomicFileWriter.md5();
         ByteBuffer buffer = ByteBuffer.allocate(BUFFER);
@@ -214,6 +239,7 @@ public final class RangedDownload {
         private final String header;
         private final BitSet done;
         private final int parts;
+        private boolean abandoned;
 
         private Progress(Path file, String header, BitSet done, int parts) {
             this.file = file;
@@ -236,7 +262,15 @@ public final class RangedDownload {
             return new Progress(file, header, done, parts);
         }
 
+        /** From now on nothing is written: a part still in flight must not bring the file back. */
+        synchronized void abandon() {
+            abandoned = true;
+        }
+
         synchronized void markDone(int part) throws IOException {
+            if (abandoned) {
+                return;
+            }
             done.set(part);
             StringBuilder bits = new StringBuilder(parts);
             for (int i = 0; i < parts; i++) {
