@@ -36,6 +36,8 @@ public final class ResumingBody extends InputStream implements Abortable {
     private final long start;
     private final long length;
     private final int maxResumes;
+    private final ResumingBodies owner;
+    private volatile boolean abandoned;
     private InputStream current;
     private long read;
     private int resumes;
@@ -44,10 +46,10 @@ public final class ResumingBody extends InputStream implements Abortable {
     /**
      * Reads {@code length} bytes (-1: as many as come) from offset {@code start} of the object,
      * starting with {@code first}, an open GET of exactly that part; up to {@code maxResumes}
-     * ranged GETs fetch what a broken transfer left out.
+     * ranged GETs fetch what a broken transfer left out. Opened through {@link ResumingBodies}.
      */
-    public ResumingBody(S3Client s3, RequestCounter counter, String bucket, String key, String etag, long start,
-                        long length, InputStream first, int maxResumes) {
+    ResumingBody(S3Client s3, RequestCounter counter, String bucket, String key, String etag, long start,
+                 long length, InputStream first, int maxResumes, ResumingBodies owner) {
         this.s3 = s3;
         this.counter = counter;
         this.bucket = bucket;
@@ -57,6 +59,12 @@ public final class ResumingBody extends InputStream implements Abortable {
         this.length = length;
         this.current = first;
         this.maxResumes = maxResumes;
+        this.owner = owner;
+    }
+
+    /** The object's key. */
+    public String key() {
+        return key;
     }
 
     /** Bytes handed to the reader so far. */
@@ -126,6 +134,10 @@ public final class ResumingBody extends InputStream implements Abortable {
     }
 
     private void resume(String why, IOException cause) throws IOException {
+        if (abandoned) {
+            throw new AbandonedException("the transfer of '" + key + "' was abandoned after " + read
+                    + " bytes: r2-relay is stopping and camel.main.shutdown-timeout has passed");
+        }
         if (Thread.currentThread().isInterrupted() || (cause instanceof InterruptedIOException
                 && !(cause instanceof SocketTimeoutException))) {
             throw cause != null ? cause : new InterruptedIOException("interrupted reading '" + key + "'");
@@ -134,7 +146,7 @@ public final class ResumingBody extends InputStream implements Abortable {
         if (resumes >= maxResumes) {
             String message = "GET of '" + key + "' broke after " + progress + " (" + why + "), " + (resumes + 1)
                     + " time(s); giving up on this attempt";
-            throw cause == null ? new IntegrityFailure(message) : new IOException(message, cause);
+            throw cause == null ? new IntegrityFailure(message) : new TransferFailure(message, cause);
         }
         resumes++;
         abortQuietly(current);
@@ -177,6 +189,18 @@ public final class ResumingBody extends InputStream implements Abortable {
     public void abort() {
         ended = true;
         abortQuietly(current);
+        owner.closed(this);
+    }
+
+    /** Aborts the transfer for good: a reader blocked in {@link #read} fails now, and nothing resumes it. */
+    void abandon() {
+        abandoned = true;
+        abortQuietly(current);
+    }
+
+    /** True once the transfer was abandoned because r2-relay is stopping. */
+    public boolean abandoned() {
+        return abandoned;
     }
 
     /** Closes the stream; one not read to its end is aborted rather than drained. */
@@ -186,6 +210,7 @@ public final class ResumingBody extends InputStream implements Abortable {
             abort();
             return;
         }
+        owner.closed(this);
         current.close();
     }
 
@@ -200,10 +225,24 @@ public final class ResumingBody extends InputStream implements Abortable {
         }
     }
 
+    /** The body could not be read whole; the message names the object and what happened. */
+    public static class TransferFailure extends IOException {
+        public TransferFailure(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /** The transfer was abandoned: r2-relay is stopping and could not wait for it any longer. */
+    public static final class AbandonedException extends TransferFailure {
+        public AbandonedException(String message) {
+            super(message, null);
+        }
+    }
+
     /** The body does not have the expected length: the server sent too few or too many bytes. */
-    public static final class IntegrityFailure extends IOException {
+    public static final class IntegrityFailure extends TransferFailure {
         public IntegrityFailure(String message) {
-            super(message);
+            super(message, null);
         }
     }
 }

@@ -20,6 +20,10 @@ public final class S3Errors {
     /** Describes a failure of an operation on {@code bucket} (and {@code key}, which may be null). */
     public static String describe(Throwable failure, URI endpoint, String bucket, String key) {
         String where = key == null ? "bucket '" + bucket + "'" : "'" + key + "' in bucket '" + bucket + "'";
+        ResumingBody.AbandonedException abandoned = find(failure, ResumingBody.AbandonedException.class);
+        if (abandoned != null) {
+            return abandoned.getMessage();
+        }
         AwsServiceException service = find(failure, AwsServiceException.class);
         if (service != null) {
             String code = service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorCode();
@@ -52,6 +56,10 @@ public final class S3Errors {
             }
             return "S3 error on " + where + ": " + status + " " + (code == null ? "" : code + " ")
                     + firstLine(service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorMessage());
+        }
+        ResumingBody.TransferFailure transfer = find(failure, ResumingBody.TransferFailure.class);
+        if (transfer != null) {
+            return transfer.getMessage();
         }
         UnknownHostException unknown = find(failure, UnknownHostException.class);
         if (unknown != null) {
@@ -87,6 +95,11 @@ public final class S3Errors {
         }
         String code = service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorCode();
         return !"NoSuchBucket".equals(code);
+    }
+
+    /** True when the transfer was abandoned because r2-relay is stopping. */
+    public static boolean abandoned(Throwable failure) {
+        return find(failure, ResumingBody.AbandonedException.class) != null;
     }
 
     /** The S3 error code of a service failure ("NoSuchKey"), or the status when it has none; null otherwise. */

@@ -2,7 +2,9 @@ package dev.r2relay.config;
 
 import dev.r2relay.client.R2ClientFactory;
 import dev.r2relay.client.RequestCounter;
+import dev.r2relay.client.ResumingBodies;
 import dev.r2relay.client.S3Errors;
+import dev.r2relay.delivery.AbandonAtShutdownTimeout;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.delivery.FileTarget;
 import dev.r2relay.delivery.RangedDownload;
@@ -109,10 +111,12 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval(), stop));
         registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight,
                 settings.incremental(), endpointStatus));
-        registry.bind("relayHeaders", new RelayHeaders(s3, requests, settings.maxAttempts() - 1));
+        ResumingBodies bodies = new ResumingBodies(s3, requests, settings.maxAttempts() - 1);
+        camel.addLifecycleStrategy(new AbandonAtShutdownTimeout(bodies));
+        registry.bind("relayHeaders", new RelayHeaders(bodies));
         registry.bind("fileTarget", fileTarget);
-        registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency(), requests,
-                settings.maxAttempts() - 1));
+        registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency(),
+                bodies));
         EndpointCheck endpointCheck = new EndpointCheck(s3, settings.bucket(), settings.prefix(), endpointStatus,
                 Duration.ofMillis(settings.endpointCheckInterval()), Clock.systemUTC());
         RelayMetrics metrics = new RelayMetrics(meterRegistry(camel));

@@ -102,8 +102,9 @@ public final class DeliveryRecorder {
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
-        FAILURES.warn("not delivered bucket={} key={}: {}; it stays in the bucket and is tried again at the next poll",
-                bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
+        FAILURES.warn("not delivered bucket={} key={}: {}; it stays in the bucket and is tried again at the next {}",
+                bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key),
+                caught != null && S3Errors.abandoned(caught) ? "start" : "poll");
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.r2relay.delivery;
 
 import dev.r2relay.client.RequestCounter;
+import dev.r2relay.client.ResumingBodies;
 import dev.r2relay.client.ResumingBody;
 import java.io.IOException;
 import java.io.InputStream;
@@ -48,21 +49,19 @@ public final class RangedDownload {
     private final S3Client s3;
     private final long partSize;
     private final int partConcurrency;
-    private final RequestCounter counter;
-    private final int maxResumes;
+    private final ResumingBodies bodies;
 
     /** Without resumes: a range whose transfer breaks fails the download (its progress is kept). */
     public RangedDownload(S3Client s3, long partSize, int partConcurrency) {
-        this(s3, partSize, partConcurrency, new RequestCounter(), 0);
+        this(s3, partSize, partConcurrency, new ResumingBodies(s3, new RequestCounter(), 0));
     }
 
-    /** A range whose transfer breaks is resumed up to {@code maxResumes} times (see {@link ResumingBody}). */
-    public RangedDownload(S3Client s3, long partSize, int partConcurrency, RequestCounter counter, int maxResumes) {
+    /** Each range is read through {@code bodies}, which resumes a broken transfer (see {@link ResumingBody}). */
+    public RangedDownload(S3Client s3, long partSize, int partConcurrency, ResumingBodies bodies) {
         this.s3 = s3;
         this.partSize = partSize;
         this.partConcurrency = partConcurrency;
-        this.counter = counter;
-        this.maxResumes = maxResumes;
+        this.bodies = bodies;
     }
 
     /** Downloads the object the headers name to the file {@link FileTarget#plan} chose. */
@@ -170,8 +169,7 @@ public final class RangedDownload {
             throws IOException {
         ResponseInputStream<GetObjectResponse> first = s3.getObject(b -> b.bucket(bucket).key(key)
                 .range("bytes=" + start + "-" + end).ifMatch('"' + etag + '"'));
-        try (InputStream in = new ResumingBody(s3, counter, bucket, key, etag, start, end - start + 1, first,
-                maxResumes)) {
+        try (InputStream in = bodies.wrap(bucket, key, etag, start, end - start + 1, first)) {
             long position = start;
             byte[] buffer = new byte[BUFFER];
             int n;

@@ -1,13 +1,12 @@
 package dev.r2relay.delivery;
 
-import dev.r2relay.client.RequestCounter;
+import dev.r2relay.client.ResumingBodies;
 import dev.r2relay.client.ResumingBody;
 import dev.r2relay.state.ObjectRef;
 import java.io.InputStream;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.apache.camel.component.aws2.s3.AWS2S3Constants;
-import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * The headers every delivery carries, whatever its target. {@code R2RelayIdentity} (bucket, key
@@ -25,20 +24,16 @@ public final class RelayHeaders {
     public static final String TARGET = "R2RelayTarget";
     public static final String STARTED = "R2RelayStarted";
 
-    private final S3Client s3;
-    private final RequestCounter counter;
-    private final int maxResumes;
+    private final ResumingBodies bodies;
 
     /** Headers only: {@link #fetched} leaves the body as the GET returned it. */
     public RelayHeaders() {
-        this(null, null, 0);
+        this(null);
     }
 
-    /** {@link #fetched} makes the body a {@link ResumingBody} that may fetch the rest up to {@code maxResumes} times. */
-    public RelayHeaders(S3Client s3, RequestCounter counter, int maxResumes) {
-        this.s3 = s3;
-        this.counter = counter;
-        this.maxResumes = maxResumes;
+    /** {@link #fetched} makes the body a {@link ResumingBody} opened by {@code bodies}. */
+    public RelayHeaders(ResumingBodies bodies) {
+        this.bodies = bodies;
     }
 
     /** Turns a listed object (the body) into the headers above plus the key aws2-s3 reads. */
@@ -77,10 +72,10 @@ public final class RelayHeaders {
         long expected = sameVersion && listedSize != null && listedSize >= 0 ? listedSize
                 : length == null ? -1 : length;
         m.setHeader(SIZE, expected);
-        if (s3 != null && bare != null && m.getBody() instanceof InputStream body
+        if (bodies != null && bare != null && m.getBody() instanceof InputStream body
                 && !(body instanceof ResumingBody)) {
-            m.setBody(new ResumingBody(s3, counter, m.getHeader(BUCKET, String.class), m.getHeader(KEY, String.class),
-                    bare, 0, expected, body, maxResumes));
+            m.setBody(bodies.wrap(m.getHeader(BUCKET, String.class), m.getHeader(KEY, String.class), bare, 0,
+                    expected, body));
         }
     }
 }
