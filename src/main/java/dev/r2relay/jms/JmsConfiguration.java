@@ -3,6 +3,7 @@ package dev.r2relay.jms;
 import dev.r2relay.config.RelayConfiguration.StartupCheckException;
 import dev.r2relay.config.RelaySettings;
 import dev.r2relay.config.SettingsException;
+import dev.r2relay.metrics.RelayMetrics;
 import jakarta.jms.Connection;
 import jakarta.jms.ConnectionFactory;
 import jakarta.jms.JMSException;
@@ -12,6 +13,7 @@ import java.util.Locale;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Processor;
 import org.apache.camel.component.jms.JmsComponent;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.spi.Registry;
@@ -89,6 +91,10 @@ public final class JmsConfiguration implements CamelConfiguration {
         registry.bind("jmsFailures", failures);
         registry.bind("jmsTarget", new JmsTarget(s3, presigner, jms, failures));
         registry.bind("jmsWireHeaders", new JmsTarget.WireHeaders());
+        RelayMetrics metrics = registry.lookupByNameAndType("relayMetrics", RelayMetrics.class);
+        // relay-jms-errors runs it before each new attempt of a refused send
+        Processor retried = exchange -> metrics.retried("jms");
+        registry.bind("jmsSendRetried", Processor.class, retried);
     }
 
     private static ActiveMQConnectionFactory connectionFactory(JmsSettings jms, String url) {
