@@ -4,6 +4,8 @@ import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertificateException;
 import javax.net.ssl.SSLException;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkClientException;
@@ -52,7 +54,9 @@ public final class S3Errors {
                         + "): the credentials are valid but lack permission, or the region is wrong";
             }
             if ("AuthorizationHeaderMalformed".equals(code) || "InvalidRegion".equals(code)) {
-                return host(endpoint) + " rejected the region (r2.region, AWS_REGION): " + code;
+                String detail = service.awsErrorDetails().errorMessage();
+                return host(endpoint) + " rejected the region (r2.region, AWS_REGION): " + code
+                        + (detail == null ? "" : ": " + firstLine(detail)) + "; R2 takes auto, us-east-1 or none";
             }
             return "S3 error on " + where + ": " + status + " " + (code == null ? "" : code + " ")
                     + firstLine(service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorMessage());
@@ -71,8 +75,14 @@ public final class S3Errors {
                     + " r2.account-id or AWS_ENDPOINT_URL)";
         }
         if (find(failure, SSLException.class) != null) {
-            return "TLS handshake with " + host(endpoint) + " failed: " + firstLine(find(failure, SSLException.class)
-                    .getMessage());
+            String reason = firstLine(find(failure, SSLException.class).getMessage())
+                    .replace("sun.security.provider.certpath.SunCertPathBuilderException: ", "");
+            if (find(failure, CertPathBuilderException.class) != null || find(failure, CertificateException.class) != null) {
+                return "TLS handshake with " + host(endpoint) + " failed: its certificate is not trusted (" + reason
+                        + "); check r2.endpoint, or give the JVM a trust store holding the certificate's CA"
+                        + " (-Djavax.net.ssl.trustStore=...)";
+            }
+            return "TLS handshake with " + host(endpoint) + " failed: " + reason;
         }
         if (find(failure, SocketTimeoutException.class) != null) {
             return "the endpoint " + host(endpoint) + " did not answer in time (r2.read-timeout) for " + where;

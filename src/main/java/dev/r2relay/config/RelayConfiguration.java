@@ -95,6 +95,15 @@ public final class RelayConfiguration implements CamelConfiguration {
 
         FileTarget fileTarget = new FileTarget(settings.inbox());
         fileTarget.sweepTemporaryFiles();
+        if ("file".equals(settings.target()) || ("file".equals(settings.triggerTarget())
+                && settings.httpTriggerEnabled())) {
+            String unwritable = fileTarget.unwritableReason();
+            if (unwritable != null) {
+                // like a broker that is down: objects wait in the bucket until the inbox takes them
+                LOG.warn("relay.inbox (RELAY_INBOX): cannot write to {}: {}; every delivery to it fails (and is"
+                        + " tried again at the next poll) until it can be written", settings.inbox(), unwritable);
+            }
+        }
 
         var registry = camel.getRegistry();
         registry.bind("relaySettings", settings);

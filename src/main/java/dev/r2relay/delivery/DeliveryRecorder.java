@@ -175,6 +175,11 @@ public final class DeliveryRecorder {
 
     private String cause(Exchange exchange, String bucket, String key) {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof InboxWriteException inbox) {
+                return inbox.getMessage();
+            }
+        }
         return cause == null ? "unknown failure" : S3Errors.describe(cause, endpoint, bucket, key);
     }
 }

@@ -97,9 +97,9 @@ public final class RangedDownload {
                 out.truncate(size);
             }
             try {
-                fetchMissingParts(bucket, key, etag, size, parts, progress, out);
-            } catch (ObjectChangedException e) {
-                // the parts written belong to a version that is gone: nothing can resume them
+                fetchMissingParts(bucket, key, etag, size, parts, progress, out, folder);
+            } catch (ObjectChangedException | InboxWriteException e) {
+                // the parts belong to a version that is gone, or hold space a full disk needs: drop them
                 progress.abandon();
                 out.close();
                 discard(temp, progressFile);
@@ -119,7 +119,7 @@ public final class RangedDownload {
     }
 
     private void fetchMissingParts(String bucket, String key, String etag, long size, int parts, Progress progress,
-                                   FileChannel out) throws IOException, InterruptedException {
+                                   FileChannel out, Path folder) throws IOException, InterruptedException {
         ExecutorService pool = Executors.newFixedThreadPool(partConcurrency, r -> {
             Thread t = new Thread(r, "relay-range-" + THREADS.incrementAndGet());
             t.setDaemon(true);
@@ -135,7 +135,7 @@ public final class RangedDownload {
                 pending.add(pool.submit(() -> {
                     long start = index * partSize;
                     long end = Math.min(size, start + partSize) - 1;
-                    fetchRange(bucket, key, etag, start, end, out);
+                    fetchRange(bucket, key, etag, start, end, out, folder);
                     out.force(false);
                     progress.markDone(index);
                     return null;
@@ -165,8 +165,8 @@ public final class RangedDownload {
         }
     }
 
-    private void fetchRange(String bucket, String key, String etag, long start, long end, FileChannel out)
-            throws IOException {
+    private void fetchRange(String bucket, String key, String etag, long start, long end, FileChannel out,
+                            Path folder) throws IOException {
         ResponseInputStream<GetObjectResponse> first = s3.getObject(b -> b.bucket(bucket).key(key)
                 .range("bytes=" + start + "-" + end).ifMatch('"' + etag + '"'));
         try (InputStream in = bodies.wrap(bucket, key, etag, start, end - start + 1, first)) {
@@ -175,8 +175,14 @@ public final class RangedDownload {
             int n;
             while ((n = in.read(buffer)) >= 0) {
                 ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
-                while (chunk.hasRemaining()) {
-                    position += out.write(chunk, position);
+                try {
+                    while (chunk.hasRemaining()) {
+                        position += out.write(chunk, position);
+                    }
+                } catch (java.nio.channels.ClosedChannelException e) {
+                    throw e; // another range failed first and closed the file
+                } catch (IOException e) {
+                    throw new InboxWriteException(folder, key, e);
                 }
             }
             long expected = end - start + 1;
