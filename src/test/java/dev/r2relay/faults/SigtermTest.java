@@ -7,10 +7,12 @@ import static org.awaitility.Awaitility.await;
 import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.support.FaultProxy;
 import dev.r2relay.support.FaultProxy.Fault;
+import dev.r2relay.support.HttpSink;
 import dev.r2relay.support.RelayProcess;
 import dev.r2relay.support.RelayProcess.Result;
 import dev.r2relay.support.S3Clients;
 import dev.r2relay.support.S3ProxyServer;
+import dev.r2relay.support.TestObjects;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -146,6 +148,36 @@ class SigtermTest {
         }
         assertThat(work.resolve("inbox/stalled.bin")).hasBinaryContent(data);
         assertThat(recordedEtag("stalled.bin")).isNotNull();
+    }
+
+    @Test
+    void anHttpRequestWhoseAnswerNeverComesIsAbandonedAtTheShutdownTimeoutNotDeadLettered() throws Exception {
+        byte[] data = put("unanswered.bin", 20 * KIB, 3);
+        Map<String, String> env = env("2");
+        Result r;
+        long stopMs;
+        try (HttpSink sink = new HttpSink()) {
+            sink.otherwise(HttpSink.Answer.none());
+            env.put("RELAY_TARGET", "http");
+            env.put("RELAY_HTTP_URL", sink.url("/in/{key}"));
+            try (RelayProcess app = RelayProcess.in(work).env(env).start("run")) {
+                awaitWhileAlive(app, "the endpoint holds the request", () -> sink.received().size() == 1);
+                long asked = System.nanoTime();
+                r = app.stop(LIMIT);
+                stopMs = (System.nanoTime() - asked) / 1_000_000;
+            }
+            assertThat(sink.received()).singleElement().satisfies(req ->
+                    assertThat(req.sha256()).isEqualTo(TestObjects.sha256(data)));
+        }
+        assertThat(stopMs).as("ms to stop: %s", r).isLessThan(STOP_BOUND_MS);
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.stderr()).contains("not delivered bucket=" + bucket + " key=unanswered.bin: the delivery of"
+                + " 'unanswered.bin' to the HTTP endpoint was abandoned").doesNotContain("dead letter bucket=");
+        assertThat(recordedEtag("unanswered.bin")).as("recorded after an abandoned delivery").isNull();
+        Path deadLetters = work.resolve("state/dead-letters");
+        if (Files.exists(deadLetters)) {
+            assertThat(deadLetters).as("dead letters").isEmptyDirectory();
+        }
     }
 
     /** Waits for {@code condition}; fails at once, with the child's output, if the child ends meanwhile. */
