@@ -77,7 +77,8 @@ public final class S3Errors {
         if (find(failure, SSLException.class) != null) {
             String reason = firstLine(find(failure, SSLException.class).getMessage())
                     .replace("sun.security.provider.certpath.SunCertPathBuilderException: ", "");
-            if (find(failure, CertPathBuilderException.class) != null || find(failure, CertificateException.class) != null) {
+            if (find(failure, CertPathBuilderException.class) != null
+                    || find(failure, CertificateException.class) != null) {
                 return "TLS handshake with " + host(endpoint) + " failed: its certificate is not trusted (" + reason
                         + "); check r2.endpoint, or give the JVM a trust store holding the certificate's CA"
                         + " (-Djavax.net.ssl.trustStore=...)";

@@ -10,10 +10,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Abandons the S3 transfers still under way once a stop has waited for them nearly as long as
- * {@code camel.main.shutdown-timeout} allows (1.5 s less). Camel's forced shutdown would otherwise go on waiting for a delivery blocked on a
- * silent connection, and the JVM end with it half done. An abandoned delivery fails at once: its
- * temporary file is removed (a large object keeps its finished parts for the next start to resume)
- * and nothing is recorded, so the next start delivers it.
+ * {@code camel.main.shutdown-timeout} allows (1.5 s less). Camel's forced shutdown would otherwise
+ * go on waiting for a delivery blocked on a silent connection, and the JVM end with it half done.
+ * An abandoned delivery fails at once: its temporary file is removed (a large object keeps its
+ * finished parts for the next start to resume) and nothing is recorded, so the next start
+ * delivers it.
  */
 public final class AbandonAtShutdownTimeout extends LifecycleStrategySupport {
 
@@ -43,6 +44,8 @@ public final class AbandonAtShutdownTimeout extends LifecycleStrategySupport {
             } catch (InterruptedException e) {
                 return; // stopped in time
             }
+            // LIMITATION: only S3 transfers (and HTTP requests streaming or awaiting their answer) can
+            // be abandoned; a JMS send the broker holds waits for the Artemis client's call timeout
             int open = bodies.abandonAll();
             if (open > 0) {
                 LOG.warn("Stopping: {} transfer(s) still under way after camel.main.shutdown-timeout ({} ms) are"

@@ -174,7 +174,8 @@ public final class HttpTarget {
                     // r2-relay is stopping and cannot wait for the endpoint's answer any longer
                     answer.cancel(true);
                     throw new ResumingBody.AbandonedException("the delivery of '" + body.key() + "' to the HTTP"
-                            + " endpoint was abandoned: r2-relay is stopping and camel.main.shutdown-timeout has passed");
+                            + " endpoint was abandoned: r2-relay is stopping and camel.main.shutdown-timeout"
+                            + " has passed");
                 }
                 if (System.nanoTime() - source.lastProgress > limit) {
                     answer.cancel(true);

@@ -192,7 +192,8 @@ class BadInputCatalogueTest {
 
         Printed printed = startFailure(p);
 
-        assertThat(printed.line()).contains("cannot resolve the endpoint host http://r2-relay-no-such-host.invalid:9000")
+        assertThat(printed.line())
+                .contains("cannot resolve the endpoint host http://r2-relay-no-such-host.invalid:9000")
                 .contains("(r2.endpoint, r2.account-id or AWS_ENDPOINT_URL)");
         assertNoDataLost();
     }
@@ -292,7 +293,8 @@ class BadInputCatalogueTest {
                     + ": Read-only file system; every delivery to it fails")).hasSize(1);
             await().atMost(WAIT).until(() -> !logs.matching("WARN", "not delivered", "key=" + KEY).isEmpty());
             assertThat(logs.matching("WARN", "not delivered", "key=" + KEY).get(0))
-                    .contains("cannot write to the inbox " + inbox + " (relay.inbox, RELAY_INBOX): Read-only file system");
+                    .contains("cannot write to the inbox " + inbox
+                            + " (relay.inbox, RELAY_INBOX): Read-only file system");
             assertThat(app.ledger().recordedEtag(bucket, KEY)).isNull();
 
             readOnly.remount("rw");

@@ -577,7 +577,8 @@ public final class FaultProxy implements AutoCloseable {
             for (String pair : target.substring(q + 1).split("&")) {
                 if (!pair.isEmpty()) {
                     int eq = pair.indexOf('=');
-                    query.put(decode(eq < 0 ? pair : pair.substring(0, eq)), eq < 0 ? "" : decode(pair.substring(eq + 1)));
+                    query.put(decode(eq < 0 ? pair : pair.substring(0, eq)),
+                            eq < 0 ? "" : decode(pair.substring(eq + 1)));
                 }
             }
         }
