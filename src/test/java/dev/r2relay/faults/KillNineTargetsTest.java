@@ -93,8 +93,9 @@ class KillNineTargetsTest {
         int duplicatesDropped = 0;
         int kills = 0;
         try (Consumer consumer = new Consumer("tcp://127.0.0.1:" + port)) {
-            // kill at random moments until the broker was seen dropping a resent message (or 5 kills)
-            for (; kills < 5 && duplicatesDropped == 0; kills++) {
+            // three kills at random moments; the exact crash window between the broker's accept and
+            // the ledger's record is reproduced deterministically by the next test
+            for (; kills < 3; kills++) {
                 int target = consumer.settledKeys().size() + 10 + random.nextInt(40);
                 try (RelayProcess app = start(env)) {
                     awaitWhileAlive(app, target + " messages consumed", () -> consumer.settledKeys().size() >= target
@@ -118,8 +119,6 @@ class KillNineTargetsTest {
                 assertThat(stopped.exitCode()).as(stopped.toString()).isZero();
             }
             System.out.printf("%d kill(s); the broker dropped %d resent message(s)%n", kills, duplicatesDropped);
-            assertThat(duplicatesDropped).as("resends the broker dropped as duplicates, over %d kills", kills)
-                    .isPositive();
 
             Map<String, List<Taken>> byKey = new TreeMap<>();
             for (Taken t : consumer.taken()) {
@@ -141,6 +140,38 @@ class KillNineTargetsTest {
                             e.getKey())));
                 }
             }
+        }
+        assertLedgerComplete();
+    }
+
+    @Test
+    void aMessageTheBrokerTookBeforeAKillButTheLedgerMissesIsResentAndDroppedAsADuplicate() throws Exception {
+        for (String key : List.of("a.txt", "b.txt", "c.txt")) {
+            put(key, 100, key.hashCode());
+        }
+        int port = HttpSink.freePort();
+        Map<String, String> env = env();
+        env.put("RELAY_TARGET", "jms");
+        env.put("RELAY_JMS_PORT", Integer.toString(port));
+        try (RelayProcess app = start(env)) {
+            awaitWhileAlive(app, "three deliveries", () -> count(app.stderrSoFar(), "d.r.delivered - delivered") == 3);
+            app.kill();
+        }
+        // the state a kill between the broker's accept and the ledger's record leaves: the broker
+        // holds b.txt's message (in the journal of a process killed with -9), the ledger does not
+        forget("b.txt");
+
+        try (Consumer consumer = new Consumer("tcp://127.0.0.1:" + port); RelayProcess app = start(env)) {
+            awaitWhileAlive(app, "b.txt sent again", () -> app.stderrSoFar().contains("delivered bucket=" + bucket
+                    + " key=b.txt "));
+            awaitWhileAlive(app, "every object consumed", () -> consumer.settledKeys().size() == 3);
+            await("no message more").during(Duration.ofSeconds(1)).atMost(LIMIT)
+                    .until(() -> consumer.taken().size() == 3);
+            Result r = app.stop(LIMIT);
+            assertThat(r.exitCode()).as(r.toString()).isZero();
+            assertThat(r.stderr()).contains("AMQ222059").doesNotContain("key=a.txt ").doesNotContain("key=c.txt ");
+            assertThat(consumer.taken()).extracting(t -> t.message().key())
+                    .containsExactlyInAnyOrder("a.txt", "b.txt", "c.txt");
         }
         assertLedgerComplete();
     }
@@ -292,6 +323,16 @@ class KillNineTargetsTest {
         Map<String, String> expected = new TreeMap<>();
         objects.forEach((k, v) -> expected.put(k, TestObjects.md5(v)));
         assertThat(ledger).isEqualTo(expected);
+    }
+
+    /** Removes a key from the ledger of a dead app, as if it had died before recording it. */
+    private void forget(String key) throws Exception {
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:h2:file:"
+                + work.resolve("state").resolve("ledger"), "relay", "");
+             java.sql.PreparedStatement ps = c.prepareStatement("DELETE FROM relay_ledger WHERE object_key = ?")) {
+            ps.setString(1, key);
+            assertThat(ps.executeUpdate()).isEqualTo(1);
+        }
     }
 
     private Map<String, String> ledger() {

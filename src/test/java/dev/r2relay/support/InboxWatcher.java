@@ -8,15 +8,19 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystems;
+import java.nio.file.LinkOption;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -25,7 +29,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.stream.Stream;
 
 /**
  * Watches an inbox while the application writes to it and checks every file that shows up under a
@@ -75,8 +78,33 @@ public final class InboxWatcher implements AutoCloseable {
 
     /** Checks every file present now, as a last look (after a kill, before a restart). */
     public void sweep() {
-        try (Stream<Path> files = Files.walk(inbox)) {
-            files.filter(Files::isRegularFile).forEach(this::check);
+        filesUnder(inbox).forEach(this::check);
+    }
+
+    /**
+     * Regular files below {@code root}, listed while another process may rename or remove them: an
+     * entry that vanishes during the walk is left out, not an error.
+     */
+    public static List<Path> filesUnder(Path root) {
+        List<Path> files = new ArrayList<>();
+        collect(root, files, null);
+        return files;
+    }
+
+    private static void collect(Path folder, List<Path> files, List<Path> folders) {
+        if (folders != null) {
+            folders.add(folder);
+        }
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(folder)) {
+            for (Path p : entries) {
+                if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    collect(p, files, folders);
+                } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    files.add(p);
+                }
+            }
+        } catch (NoSuchFileException | NotDirectoryException e) {
+            // removed or replaced meanwhile
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -94,21 +122,10 @@ public final class InboxWatcher implements AutoCloseable {
                 continue;
             }
             Path folder = folders.get(key);
-            for (WatchEvent<?> event : key.pollEvents()) {
-                if (event.kind() == OVERFLOW) {
-                    sweep();
-                    continue;
-                }
-                Path p = folder.resolve((Path) event.context());
-                if (Files.isDirectory(p)) {
-                    try {
-                        registerAll(p);
-                    } catch (IOException e) {
-                        // gone again
-                    }
-                } else {
-                    check(p);
-                }
+            try {
+                handle(key, folder);
+            } catch (RuntimeException | IOException e) {
+                violations.add("the watcher failed: " + e);
             }
             if (!key.reset()) {
                 folders.remove(key);
@@ -116,18 +133,34 @@ public final class InboxWatcher implements AutoCloseable {
         }
     }
 
-    private void registerAll(Path root) throws IOException {
-        try (Stream<Path> dirs = Files.walk(root)) {
-            for (Path d : (Iterable<Path>) dirs.filter(Files::isDirectory)::iterator) {
-                folders.put(d.register(watch, ENTRY_CREATE, ENTRY_MODIFY), d);
-                // files written before the folder was registered are checked now
-                try (Stream<Path> files = Files.list(d)) {
-                    files.filter(Files::isRegularFile).forEach(this::check);
-                }
+    private void handle(WatchKey key, Path folder) throws IOException {
+        for (WatchEvent<?> event : key.pollEvents()) {
+            if (event.kind() == OVERFLOW) {
+                sweep();
+                continue;
             }
-        } catch (NoSuchFileException e) {
-            // removed meanwhile
+            Path p = folder.resolve((Path) event.context());
+            if (Files.isDirectory(p)) {
+                registerAll(p);
+            } else {
+                check(p);
+            }
         }
+    }
+
+    private void registerAll(Path root) throws IOException {
+        List<Path> dirs = new ArrayList<>();
+        List<Path> files = new ArrayList<>();
+        collect(root, files, dirs);
+        for (Path d : dirs) {
+            try {
+                folders.put(d.register(watch, ENTRY_CREATE, ENTRY_MODIFY), d);
+            } catch (NoSuchFileException e) {
+                // removed meanwhile
+            }
+        }
+        // files written before their folder was registered are checked now
+        files.forEach(this::check);
     }
 
     private void check(Path file) {
