@@ -90,11 +90,11 @@ class FaultInjectionTest {
         assertThat(temporaryFiles()).as("temporary files left in the inbox").isEmpty();
     }
 
-    /** The application reading through the proxy; a stall longer than 1 s counts as a broken read. */
+    /** The application reading through the proxy; a stall longer than 3 s counts as a broken read. */
     private Map<String, String> settings() {
         Map<String, String> p = RelayApp.settingsFor(server, bucket, work);
         p.put("r2.endpoint", proxy.endpoint().toString());
-        p.put("r2.read-timeout", "1000");
+        p.put("r2.read-timeout", "3000");
         p.put("r2.max-attempts", "4");
         return p;
     }

@@ -85,7 +85,7 @@ class ObjectsChangingTest {
     private Map<String, String> settings() {
         Map<String, String> p = RelayApp.settingsFor(server, bucket, work);
         p.put("r2.endpoint", proxy.endpoint().toString());
-        p.put("r2.read-timeout", "1000");
+        p.put("r2.read-timeout", "3000");
         p.put("r2.max-attempts", "3");
         return p;
     }
