@@ -106,10 +106,12 @@ class FaultInjectionTest {
         objects.put("b.bin", put("b.bin", 20 * KIB, 2));
         objects.put("c.bin", put("c.bin", 30 * KIB, 3));
         objects.put("d.bin", put("d.bin", 40 * KIB, 4));
+        objects.put("e.bin", put("e.bin", 50 * KIB, 5));
         proxy.inject(getOf("a.bin"), 1, Fault.internalError())
                 .inject(getOf("b.bin"), 2, Fault.serviceUnavailable())
                 .inject(getOf("c.bin"), 1, Fault.reset())
                 .inject(getOf("d.bin"), 1, Fault.tooManyRequests(0))
+                .inject(getOf("e.bin"), 1, Fault.noAnswer())
                 .inject(listing(), 1, Fault.serviceUnavailable())
                 .inject(listing(), 1, Fault.reset());
 
@@ -120,11 +122,13 @@ class FaultInjectionTest {
         assertThat(proxy.served(getOf("b.bin"))).hasSize(3);
         assertThat(proxy.served(getOf("c.bin"))).hasSize(2);
         assertThat(proxy.served(getOf("d.bin"))).hasSize(2);
-        assertThat(proxy.faultsInjected()).isEqualTo(7);
+        assertThat(proxy.served(getOf("e.bin"))).as("a GET never answered, then one after r2.read-timeout")
+                .hasSize(2);
+        assertThat(proxy.faultsInjected()).isEqualTo(8);
         RequestCounter counter = counter();
-        assertThat(counter.retries("GetObject")).isEqualTo(5);
+        assertThat(counter.retries("GetObject")).isEqualTo(6);
         assertThat(counter.retries("ListObjectsV2")).isEqualTo(2);
-        assertThat(metric("r2relay_s3_retries_total", "operation=\"GetObject\"")).isEqualTo(5);
+        assertThat(metric("r2relay_s3_retries_total", "operation=\"GetObject\"")).isEqualTo(6);
         assertThat(metric("r2relay_s3_retries_total", "operation=\"ListObjectsV2\"")).isEqualTo(2);
         assertThat(metric("r2relay_failed_deliveries_total", "source=\"poll\"")).isZero();
     }

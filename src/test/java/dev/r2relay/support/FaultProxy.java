@@ -143,7 +143,7 @@ public final class FaultProxy implements AutoCloseable {
 
     /** What to do to a matched request, instead of (or on top of) forwarding it. */
     public static final class Fault {
-        enum Kind { ANSWER, RESET, RESET_AFTER, TRUNCATE_AFTER, STALL_AFTER, PAUSE_AFTER, CONTENT_LENGTH, BEFORE }
+        enum Kind { ANSWER, NO_ANSWER, RESET, RESET_AFTER, TRUNCATE_AFTER, STALL_AFTER, PAUSE_AFTER, CONTENT_LENGTH, BEFORE }
 
         final Kind kind;
         final String name;
@@ -206,6 +206,11 @@ public final class FaultProxy implements AutoCloseable {
 
         public static Fault accessDenied() {
             return error(403, "AccessDenied", "Access Denied");
+        }
+
+        /** No answer at all: the request is taken and nothing comes back until the client gives up. */
+        public static Fault noAnswer() {
+            return new Fault(Kind.NO_ANSWER, "no answer", 0, null, null, Map.of(), 0, null, null);
         }
 
         /** A TCP reset instead of any answer. */
@@ -307,7 +312,7 @@ public final class FaultProxy implements AutoCloseable {
         return served.stream().filter(Served::faulted).filter(s -> !s.action().startsWith("before:")).count();
     }
 
-    /** Bodies held by {@link Fault#stallAfter} right now. */
+    /** Requests held by {@link Fault#stallAfter} or {@link Fault#noAnswer} right now. */
     public int stalledNow() {
         return stalled.size();
     }
@@ -393,6 +398,10 @@ public final class FaultProxy implements AutoCloseable {
                 }
                 if (fault != null && fault.kind == Fault.Kind.RESET) {
                     reset(client);
+                    return;
+                }
+                if (fault != null && fault.kind == Fault.Kind.NO_ANSWER) {
+                    holdUntilClientLeaves(client, cin);
                     return;
                 }
                 if (fault != null && fault.kind == Fault.Kind.BEFORE) {
@@ -491,18 +500,7 @@ public final class FaultProxy implements AutoCloseable {
             }
             case STALL_AFTER -> {
                 up.close();
-                stalled.add(client);
-                try {
-                    // silence: wait until the client gives up (closes) or the stall is released
-                    while (cin.read() >= 0) {
-                        // a client does not send while it waits for a body; ignore anything that comes
-                    }
-                } catch (IOException e) {
-                    // reset by releaseStalls or by the client
-                } finally {
-                    stalled.remove(client);
-                }
-                reset(client);
+                holdUntilClientLeaves(client, cin);
                 return false;
             }
             case PAUSE_AFTER -> {
@@ -527,6 +525,21 @@ public final class FaultProxy implements AutoCloseable {
             }
             default -> throw new IllegalStateException("unexpected fault " + fault);
         }
+    }
+
+    /** Silence: waits until the client gives up (closes) or the stall is released, then resets. */
+    private void holdUntilClientLeaves(Socket client, InputStream cin) {
+        stalled.add(client);
+        try {
+            while (cin.read() >= 0) {
+                // a client does not send while it waits for an answer; ignore anything that comes
+            }
+        } catch (IOException e) {
+            // reset by releaseStalls or by the client
+        } finally {
+            stalled.remove(client);
+        }
+        reset(client);
     }
 
     private static void answer(OutputStream out, Request request, Fault fault) throws IOException {
