@@ -15,6 +15,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.apache.camel.CamelContext;
 import org.apache.camel.main.Main;
 
 /**
@@ -84,6 +89,12 @@ public final class R2RelayMain {
             3 object, bucket or dead letter not found, 4 access denied, 5 endpoint unreachable.
             """;
 
+    /** Beyond camel.main.shutdown-timeout, camel-main's hook waits 15 s more before it gives up. */
+    private static final long STOP_MARGIN_MS = 20_000;
+
+    /** The application {@link #run} started, for the exit hook. */
+    private static volatile Main running;
+
     private R2RelayMain() {
     }
 
@@ -95,7 +106,7 @@ public final class R2RelayMain {
         } else if (args.length == 0 || args[0].equals("run")) {
             String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
             boolean once = rest.length > 0 && rest[0].equals("--once");
-            code = run(once ? Arrays.copyOfRange(rest, 1, rest.length) : rest, once, System.err);
+            code = runToExit(once ? Arrays.copyOfRange(rest, 1, rest.length) : rest, once);
         } else if (args[0].equals("fetch")) {
             code = FetchCommand.run(Arrays.copyOfRange(args, 1, args.length), System.out, System.err);
         } else if (args[0].equals("dead-letters")) {
@@ -111,9 +122,43 @@ public final class R2RelayMain {
         System.exit(code);
     }
 
+    /**
+     * {@link #run} as the process: a SIGTERM (a service manager's stop, Ctrl-C) would end the JVM
+     * with status 143 even after a clean stop, which service managers count as a failure. A shutdown
+     * hook waits for the stop to finish (bounded by the shutdown timeout plus a margin) and ends
+     * the process with run's own exit code: 0 after a clean stop.
+     */
+    private static int runToExit(String[] camelArgs, boolean once) {
+        CompletableFuture<Integer> exit = new CompletableFuture<>();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                Runtime.getRuntime().halt(exit.get(stopBoundMs(), TimeUnit.MILLISECONDS));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                // the stop did not finish: the JVM ends as it would have
+            }
+        }, "r2-relay-exit"));
+        int code = run(camelArgs, once, System.err);
+        exit.complete(code);
+        return code;
+    }
+
+    /** How long the exit hook waits for a stop: Camel's shutdown timeout plus what its own hook adds. */
+    private static long stopBoundMs() {
+        Main main = running;
+        CamelContext camel = main == null ? null : main.getCamelContext();
+        if (camel == null) {
+            return STOP_MARGIN_MS;
+        }
+        var shutdown = camel.getShutdownStrategy();
+        return shutdown.getTimeUnit().toMillis(shutdown.getTimeout()) + STOP_MARGIN_MS;
+    }
+
     /** Runs the routes until the process is asked to stop; returns the exit code. */
     static int run(String[] camelArgs, boolean once, PrintStream err) {
         Main main = newMain();
+        running = main;
         if (once) {
             main.addOverrideProperty("relay.exit-when-idle", "true");
             main.addOverrideProperty("relay.poll-count", "1");

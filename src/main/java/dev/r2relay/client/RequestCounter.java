@@ -24,6 +24,7 @@ public final class RequestCounter implements ExecutionInterceptor {
 
     private final Map<String, LongAdder> attempts = new ConcurrentHashMap<>();
     private final Map<String, LongAdder> calls = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> resumes = new ConcurrentHashMap<>();
     private volatile Consumer<String> newOperation = operation -> { };
 
     @Override
@@ -48,6 +49,14 @@ public final class RequestCounter implements ExecutionInterceptor {
     }
 
     /**
+     * A new request of {@code operation} continues one whose answer broke off (a body resumed with a
+     * ranged GET): it is a retry, although the S3 client sees a new call.
+     */
+    public void resumed(String operation) {
+        resumes.computeIfAbsent(operation, o -> new LongAdder()).increment();
+    }
+
+    /**
      * Tells {@code listener} of every operation sent so far and then of each operation the first
      * time it is sent (possibly more than once); metrics register their series through it.
      */
@@ -69,18 +78,21 @@ public final class RequestCounter implements ExecutionInterceptor {
         return n == null ? 0 : n.sum();
     }
 
-    /** Requests of one operation sent again after a failed attempt. */
+    /** Requests of one operation sent again after a failed attempt or a broken answer. */
     public long retries(String operation) {
         LongAdder sent = attempts.get(operation);
         LongAdder made = calls.get(operation);
-        return Math.max(0, (sent == null ? 0 : sent.sum()) - (made == null ? 0 : made.sum()));
+        LongAdder resumed = resumes.get(operation);
+        return Math.max(0, (sent == null ? 0 : sent.sum()) - (made == null ? 0 : made.sum()))
+                + (resumed == null ? 0 : resumed.sum());
     }
 
-    /** Requests sent again after a failed attempt. */
+    /** Requests sent again after a failed attempt or a broken answer. */
     public long retries() {
         long sent = attempts.values().stream().mapToLong(LongAdder::sum).sum();
         long made = calls.values().stream().mapToLong(LongAdder::sum).sum();
-        return Math.max(0, sent - made);
+        long resumed = resumes.values().stream().mapToLong(LongAdder::sum).sum();
+        return Math.max(0, sent - made) + resumed;
     }
 
     /** R2's billing class of an operation: "A", "B" or "free". */

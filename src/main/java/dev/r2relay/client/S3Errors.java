@@ -4,6 +4,8 @@ import java.net.ConnectException;
 import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.UnknownHostException;
+import java.security.cert.CertPathBuilderException;
+import java.security.cert.CertificateException;
 import javax.net.ssl.SSLException;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.exception.SdkClientException;
@@ -20,6 +22,10 @@ public final class S3Errors {
     /** Describes a failure of an operation on {@code bucket} (and {@code key}, which may be null). */
     public static String describe(Throwable failure, URI endpoint, String bucket, String key) {
         String where = key == null ? "bucket '" + bucket + "'" : "'" + key + "' in bucket '" + bucket + "'";
+        ResumingBody.AbandonedException abandoned = find(failure, ResumingBody.AbandonedException.class);
+        if (abandoned != null) {
+            return abandoned.getMessage();
+        }
         AwsServiceException service = find(failure, AwsServiceException.class);
         if (service != null) {
             String code = service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorCode();
@@ -29,6 +35,11 @@ public final class S3Errors {
             }
             if ("NoSuchKey".equals(code) || status == 404) {
                 return "no object " + where + " (404 " + (code == null ? "Not Found" : code) + ")";
+            }
+            if (status == 412 && key != null) {
+                return "'" + key + "' in bucket '" + bucket + "' changed while it was being fetched (412 "
+                        + (code == null ? "Precondition Failed" : code) + ": its ETag is no longer the one"
+                        + " fetched first)";
             }
             if ("InvalidAccessKeyId".equals(code)) {
                 return host(endpoint) + " does not know the access key (r2.access-key, AWS_ACCESS_KEY_ID):"
@@ -43,10 +54,16 @@ public final class S3Errors {
                         + "): the credentials are valid but lack permission, or the region is wrong";
             }
             if ("AuthorizationHeaderMalformed".equals(code) || "InvalidRegion".equals(code)) {
-                return host(endpoint) + " rejected the region (r2.region, AWS_REGION): " + code;
+                String detail = service.awsErrorDetails().errorMessage();
+                return host(endpoint) + " rejected the region (r2.region, AWS_REGION): " + code
+                        + (detail == null ? "" : ": " + firstLine(detail)) + "; R2 takes auto, us-east-1 or none";
             }
             return "S3 error on " + where + ": " + status + " " + (code == null ? "" : code + " ")
                     + firstLine(service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorMessage());
+        }
+        ResumingBody.TransferFailure transfer = find(failure, ResumingBody.TransferFailure.class);
+        if (transfer != null) {
+            return transfer.getMessage();
         }
         UnknownHostException unknown = find(failure, UnknownHostException.class);
         if (unknown != null) {
@@ -58,8 +75,15 @@ public final class S3Errors {
                     + " r2.account-id or AWS_ENDPOINT_URL)";
         }
         if (find(failure, SSLException.class) != null) {
-            return "TLS handshake with " + host(endpoint) + " failed: " + firstLine(find(failure, SSLException.class)
-                    .getMessage());
+            String reason = firstLine(find(failure, SSLException.class).getMessage())
+                    .replace("sun.security.provider.certpath.SunCertPathBuilderException: ", "");
+            if (find(failure, CertPathBuilderException.class) != null
+                    || find(failure, CertificateException.class) != null) {
+                return "TLS handshake with " + host(endpoint) + " failed: its certificate is not trusted (" + reason
+                        + "); check r2.endpoint, or give the JVM a trust store holding the certificate's CA"
+                        + " (-Djavax.net.ssl.trustStore=...)";
+            }
+            return "TLS handshake with " + host(endpoint) + " failed: " + reason;
         }
         if (find(failure, SocketTimeoutException.class) != null) {
             return "the endpoint " + host(endpoint) + " did not answer in time (r2.read-timeout) for " + where;
@@ -69,6 +93,34 @@ public final class S3Errors {
             return "cannot reach " + host(endpoint) + " for " + where + ": " + firstLine(client.getMessage());
         }
         return failure.getClass().getSimpleName() + " on " + where + ": " + firstLine(failure.getMessage());
+    }
+
+    /**
+     * True when the failure is a 404 for an object (not for the bucket): it was deleted after it
+     * was listed or named, so there is nothing left to deliver.
+     */
+    public static boolean objectGone(Throwable failure) {
+        AwsServiceException service = find(failure, AwsServiceException.class);
+        if (service == null || service.statusCode() != 404) {
+            return false;
+        }
+        String code = service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorCode();
+        return !"NoSuchBucket".equals(code);
+    }
+
+    /** True when the transfer was abandoned because r2-relay is stopping. */
+    public static boolean abandoned(Throwable failure) {
+        return find(failure, ResumingBody.AbandonedException.class) != null;
+    }
+
+    /** The S3 error code of a service failure ("NoSuchKey"), or the status when it has none; null otherwise. */
+    public static String errorCode(Throwable failure) {
+        AwsServiceException service = find(failure, AwsServiceException.class);
+        if (service == null) {
+            return null;
+        }
+        String code = service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorCode();
+        return code == null ? Integer.toString(service.statusCode()) : service.statusCode() + " " + code;
     }
 
     /** True when retrying cannot help: the configuration is at fault. */

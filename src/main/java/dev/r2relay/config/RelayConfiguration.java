@@ -2,7 +2,9 @@ package dev.r2relay.config;
 
 import dev.r2relay.client.R2ClientFactory;
 import dev.r2relay.client.RequestCounter;
+import dev.r2relay.client.ResumingBodies;
 import dev.r2relay.client.S3Errors;
+import dev.r2relay.delivery.AbandonAtShutdownTimeout;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.delivery.FileTarget;
 import dev.r2relay.delivery.RangedDownload;
@@ -93,6 +95,15 @@ public final class RelayConfiguration implements CamelConfiguration {
 
         FileTarget fileTarget = new FileTarget(settings.inbox());
         fileTarget.sweepTemporaryFiles();
+        if ("file".equals(settings.target()) || ("file".equals(settings.triggerTarget())
+                && settings.httpTriggerEnabled())) {
+            String unwritable = fileTarget.unwritableReason();
+            if (unwritable != null) {
+                // like a broker that is down: objects wait in the bucket until the inbox takes them
+                LOG.warn("relay.inbox (RELAY_INBOX): cannot write to {}: {}; every delivery to it fails (and is"
+                        + " tried again at the next poll) until it can be written", settings.inbox(), unwritable);
+            }
+        }
 
         var registry = camel.getRegistry();
         registry.bind("relaySettings", settings);
@@ -109,9 +120,12 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval(), stop));
         registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight,
                 settings.incremental(), endpointStatus));
-        registry.bind("relayHeaders", new RelayHeaders());
+        ResumingBodies bodies = new ResumingBodies(s3, requests, settings.maxAttempts() - 1);
+        camel.addLifecycleStrategy(new AbandonAtShutdownTimeout(bodies));
+        registry.bind("relayHeaders", new RelayHeaders(bodies));
         registry.bind("fileTarget", fileTarget);
-        registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency()));
+        registry.bind("rangedDownload", new RangedDownload(s3, settings.partSize(), settings.partConcurrency(),
+                bodies));
         EndpointCheck endpointCheck = new EndpointCheck(s3, settings.bucket(), settings.prefix(), endpointStatus,
                 Duration.ofMillis(settings.endpointCheckInterval()), Clock.systemUTC());
         RelayMetrics metrics = new RelayMetrics(meterRegistry(camel));

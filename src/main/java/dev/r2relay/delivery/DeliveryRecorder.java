@@ -27,6 +27,7 @@ public final class DeliveryRecorder {
     private static final Logger REJECTS = LoggerFactory.getLogger("dev.r2relay.rejected");
 
     private static final Logger FAILURES = LoggerFactory.getLogger("dev.r2relay.failed");
+    private static final Logger SKIPPED = LoggerFactory.getLogger("dev.r2relay.skipped");
 
     private final DeliveryLedger ledger;
     private final URI endpoint;
@@ -81,15 +82,29 @@ public final class DeliveryRecorder {
         REJECTS.warn("not delivered bucket={} {}; recorded as rejected until the object changes", bucket, reason);
     }
 
-    /** A delivery failed: nothing is recorded, so the object is tried again at the next poll. */
+    /**
+     * A delivery failed: nothing is recorded, so the object is tried again at the next poll. An
+     * object deleted since the listing (404) is not a failure: it is skipped with one line, and the
+     * next listing no longer shows it.
+     */
     public void failed(Exchange exchange) {
+        Throwable caught = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        if (caught != null && S3Errors.objectGone(caught)) {
+            Message m = exchange.getMessage();
+            String key = m.getHeader(RelayHeaders.KEY, String.class);
+            SKIPPED.warn("skipped bucket={} key={}: deleted after it was listed ({}); nothing is delivered or recorded",
+                    m.getHeader(RelayHeaders.BUCKET, String.class), key == null ? null
+                            : RejectedKeyException.printable(key), S3Errors.errorCode(caught));
+            return;
+        }
         failures.incrementAndGet();
         metrics.failed(source(exchange), target(exchange));
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
-        FAILURES.warn("not delivered bucket={} key={}: {}; it stays in the bucket and is tried again at the next poll",
-                bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key));
+        FAILURES.warn("not delivered bucket={} key={}: {}; it stays in the bucket and is tried again at the next {}",
+                bucket, key == null ? null : RejectedKeyException.printable(key), cause(exchange, bucket, key),
+                caught != null && S3Errors.abandoned(caught) ? "start" : "poll");
     }
 
     /**
@@ -160,6 +175,11 @@ public final class DeliveryRecorder {
 
     private String cause(Exchange exchange, String bucket, String key) {
         Throwable cause = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
+        for (Throwable t = cause; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof InboxWriteException inbox) {
+                return inbox.getMessage();
+            }
+        }
         return cause == null ? "unknown failure" : S3Errors.describe(cause, endpoint, bucket, key);
     }
 }

@@ -1,8 +1,10 @@
 package dev.r2relay.delivery;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.stream.Stream;
@@ -57,18 +59,79 @@ public final class FileTarget {
         m.setHeader(RelayHeaders.TARGET, "file:" + file);
     }
 
-    /** Streams the body (the object's bytes) to the planned file, then closes the body. */
+    /**
+     * Streams the body (the object's bytes) to the planned file, then closes the body. A failure
+     * of the inbox rather than of the body (read-only, full disk) is an {@link InboxWriteException}.
+     */
     public void write(Exchange exchange) throws IOException {
         Message m = exchange.getMessage();
         Path file = m.getHeader(FILE, Path.class);
         Long size = m.getHeader(RelayHeaders.SIZE, Long.class);
         String etag = m.getHeader(RelayHeaders.ETAG, String.class);
-        try (InputStream body = m.getMandatoryBody(InputStream.class)) {
-            AtomicFileWriter.write(body, file, size == null ? -1 : size, etag);
+        try (ReadWatch body = new ReadWatch(m.getMandatoryBody(InputStream.class))) {
+            try {
+                AtomicFileWriter.write(body, file, size == null ? -1 : size, etag);
+            } catch (AtomicFileWriter.IntegrityException e) {
+                throw e;
+            } catch (IOException e) {
+                if (body.failed || e instanceof NotDirectoryException) {
+                    throw e;
+                }
+                throw new InboxWriteException(inbox, m.getHeader(RelayHeaders.KEY, String.class), e);
+            }
         } catch (org.apache.camel.InvalidPayloadException e) {
             throw new IOException("no object body to write to " + file, e);
         }
         m.setBody(null);
+    }
+
+    /**
+     * Says whether an existing inbox takes files (one that does not exist yet is made by the first
+     * delivery); a problem is logged at start-up. Returns the reason it does not, or null.
+     */
+    public String unwritableReason() {
+        if (!Files.exists(inbox)) {
+            return null;
+        }
+        if (!Files.isDirectory(inbox)) {
+            return "it is a file, not a folder";
+        }
+        try {
+            Path probe = Files.createTempFile(inbox, ".r2relay-probe-", AtomicFileWriter.TEMP_SUFFIX);
+            Files.delete(probe);
+            return null;
+        } catch (IOException e) {
+            return InboxWriteException.reason(e, false);
+        }
+    }
+
+    /** Notes whether a failure came from reading the body rather than from writing the file. */
+    private static final class ReadWatch extends FilterInputStream {
+        private boolean failed;
+
+        ReadWatch(InputStream in) {
+            super(in);
+        }
+
+        @Override
+        public int read() throws IOException {
+            try {
+                return super.read();
+            } catch (IOException | RuntimeException e) {
+                failed = true;
+                throw e;
+            }
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            try {
+                return super.read(b, off, len);
+            } catch (IOException | RuntimeException e) {
+                failed = true;
+                throw e;
+            }
+        }
     }
 
     /**

@@ -1,6 +1,10 @@
 package dev.r2relay.delivery;
 
+import dev.r2relay.client.RequestCounter;
+import dev.r2relay.client.ResumingBodies;
+import dev.r2relay.client.ResumingBody;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
@@ -45,11 +49,19 @@ public final class RangedDownload {
     private final S3Client s3;
     private final long partSize;
     private final int partConcurrency;
+    private final ResumingBodies bodies;
 
+    /** Without resumes: a range whose transfer breaks fails the download (its progress is kept). */
     public RangedDownload(S3Client s3, long partSize, int partConcurrency) {
+        this(s3, partSize, partConcurrency, new ResumingBodies(s3, new RequestCounter(), 0));
+    }
+
+    /** Each range is read through {@code bodies}, which resumes a broken transfer (see {@link ResumingBody}). */
+    public RangedDownload(S3Client s3, long partSize, int partConcurrency, ResumingBodies bodies) {
         this.s3 = s3;
         this.partSize = partSize;
         this.partConcurrency = partConcurrency;
+        this.bodies = bodies;
     }
 
     /** Downloads the object the headers name to the file {@link FileTarget#plan} chose. */
@@ -84,7 +96,15 @@ public final class RangedDownload {
             if (out.size() > size) {
                 out.truncate(size);
             }
-            fetchMissingParts(bucket, key, etag, size, parts, progress, out);
+            try {
+                fetchMissingParts(bucket, key, etag, size, parts, progress, out, folder);
+            } catch (ObjectChangedException | InboxWriteException e) {
+                // the parts belong to a version that is gone, or hold space a full disk needs: drop them
+                progress.abandon();
+                out.close();
+                discard(temp, progressFile);
+                throw e;
+            }
             out.force(true);
             String md5 = AtomicFileWriter.isMd5(etag) ? md5(out) : null;
             try {
@@ -99,7 +119,7 @@ public final class RangedDownload {
     }
 
     private void fetchMissingParts(String bucket, String key, String etag, long size, int parts, Progress progress,
-                                   FileChannel out) throws IOException, InterruptedException {
+                                   FileChannel out, Path folder) throws IOException, InterruptedException {
         ExecutorService pool = Executors.newFixedThreadPool(partConcurrency, r -> {
             Thread t = new Thread(r, "relay-range-" + THREADS.incrementAndGet());
             t.setDaemon(true);
@@ -115,7 +135,7 @@ public final class RangedDownload {
                 pending.add(pool.submit(() -> {
                     long start = index * partSize;
                     long end = Math.min(size, start + partSize) - 1;
-                    fetchRange(bucket, key, etag, start, end, out);
+                    fetchRange(bucket, key, etag, start, end, out, folder);
                     out.force(false);
                     progress.markDone(index);
                     return null;
@@ -127,9 +147,9 @@ public final class RangedDownload {
                 } catch (ExecutionException e) {
                     pending.forEach(p -> p.cancel(true));
                     Throwable cause = e.getCause();
-                    if (cause instanceof S3Exception s3e && s3e.statusCode() == 412) {
-                        throw new IOException("'" + key + "' changed during the download (ETag is no longer " + etag
-                                + "); the new version is fetched at the next poll", cause);
+                    if (changed(cause)) {
+                        throw new ObjectChangedException("'" + key + "' changed during the download (ETag is no"
+                                + " longer " + etag + "); the new version is fetched at the next poll", cause);
                     }
                     if (cause instanceof IOException io) {
                         throw io;
@@ -145,17 +165,24 @@ public final class RangedDownload {
         }
     }
 
-    private void fetchRange(String bucket, String key, String etag, long start, long end, FileChannel out)
-            throws IOException {
-        try (ResponseInputStream<GetObjectResponse> in = s3.getObject(b -> b.bucket(bucket).key(key)
-                .range("bytes=" + start + "-" + end).ifMatch('"' + etag + '"'))) {
+    private void fetchRange(String bucket, String key, String etag, long start, long end, FileChannel out,
+                            Path folder) throws IOException {
+        ResponseInputStream<GetObjectResponse> first = s3.getObject(b -> b.bucket(bucket).key(key)
+                .range("bytes=" + start + "-" + end).ifMatch('"' + etag + '"'));
+        try (InputStream in = bodies.wrap(bucket, key, etag, start, end - start + 1, first)) {
             long position = start;
             byte[] buffer = new byte[BUFFER];
             int n;
             while ((n = in.read(buffer)) >= 0) {
                 ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
-                while (chunk.hasRemaining()) {
-                    position += out.write(chunk, position);
+                try {
+                    while (chunk.hasRemaining()) {
+                        position += out.write(chunk, position);
+                    }
+                } catch (java.nio.channels.ClosedChannelException e) {
+                    throw e; // another range failed first and closed the file
+                } catch (IOException e) {
+                    throw new InboxWriteException(folder, key, e);
                 }
             }
             long expected = end - start + 1;
@@ -163,6 +190,23 @@ public final class RangedDownload {
                 throw new AtomicFileWriter.IntegrityException("range " + start + "-" + end + " of '" + key
                         + "' returned " + (position - start) + " bytes, expected " + expected);
             }
+        }
+    }
+
+    /** A 412 answer to If-Match, directly or behind a resume's IOException. */
+    private static boolean changed(Throwable failure) {
+        for (Throwable t = failure; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof S3Exception s3e && s3e.statusCode() == 412) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The object's ETag changed while its ranges were being fetched. */
+    static final class ObjectChangedException extends IOException {
+        ObjectChangedException(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
@@ -199,6 +243,7 @@ public final class RangedDownload {
         private final String header;
         private final BitSet done;
         private final int parts;
+        private boolean abandoned;
 
         private Progress(Path file, String header, BitSet done, int parts) {
             this.file = file;
@@ -221,7 +266,15 @@ public final class RangedDownload {
             return new Progress(file, header, done, parts);
         }
 
+        /** From now on nothing is written: a part still in flight must not bring the file back. */
+        synchronized void abandon() {
+            abandoned = true;
+        }
+
         synchronized void markDone(int part) throws IOException {
+            if (abandoned) {
+                return;
+            }
             done.set(part);
             StringBuilder bits = new StringBuilder(parts);
             for (int i = 0; i < parts; i++) {

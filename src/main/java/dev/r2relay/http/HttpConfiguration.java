@@ -1,5 +1,6 @@
 package dev.r2relay.http;
 
+import dev.r2relay.metrics.RelayMetrics;
 import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Properties;
@@ -32,7 +33,8 @@ public final class HttpConfiguration implements CamelConfiguration {
         var registry = camel.getRegistry();
         registry.bind("httpSettings", settings);
         registry.bind("httpTarget", new HttpTarget(settings, HttpTarget.newClient(settings)));
-        registry.bind("httpRetryPolicy", new HttpRetryPolicy(settings));
+        registry.bind("httpRetryPolicy", new HttpRetryPolicy(settings,
+                registry.lookupByNameAndType("relayMetrics", RelayMetrics.class)));
         if (inUse) {
             LOG.info("HTTP target: {}", settings);
         }

@@ -3,6 +3,7 @@ package dev.r2relay.http;
 import dev.r2relay.deadletter.DeadLetters;
 import dev.r2relay.delivery.RejectedKeyException;
 import dev.r2relay.delivery.RelayHeaders;
+import dev.r2relay.metrics.RelayMetrics;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZonedDateTime;
@@ -27,15 +28,22 @@ public final class HttpRetryPolicy {
     private final int maxAttempts;
     private final Duration backoff;
     private final Duration maxDelay;
+    private final RelayMetrics metrics;
 
-    public HttpRetryPolicy(HttpSettings settings) {
-        this(settings.maxAttempts(), settings.backoff(), settings.maxDelay());
+    /** Each retry it decides on is counted in {@code metrics} (r2relay_delivery_retries_total{target="http"}). */
+    public HttpRetryPolicy(HttpSettings settings, RelayMetrics metrics) {
+        this(settings.maxAttempts(), settings.backoff(), settings.maxDelay(), metrics);
     }
 
     HttpRetryPolicy(int maxAttempts, Duration backoff, Duration maxDelay) {
+        this(maxAttempts, backoff, maxDelay, null);
+    }
+
+    private HttpRetryPolicy(int maxAttempts, Duration backoff, Duration maxDelay, RelayMetrics metrics) {
         this.maxAttempts = maxAttempts;
         this.backoff = backoff;
         this.maxDelay = maxDelay;
+        this.metrics = metrics;
     }
 
     /** The {@code retryWhile} predicate: true to try again (after the delay it sets), false to give up. */
@@ -53,6 +61,9 @@ public final class HttpRetryPolicy {
                 exchange.getMessage().getHeader(RelayHeaders.BUCKET),
                 RejectedKeyException.printable(exchange.getMessage().getHeader(RelayHeaders.KEY, "", String.class)),
                 http.reason(), delay.toMillis());
+        if (metrics != null) {
+            metrics.retried("http");
+        }
         return true;
     }
 

@@ -1,6 +1,7 @@
 package dev.r2relay.http;
 
 import dev.r2relay.deadletter.DeadLetters;
+import dev.r2relay.client.ResumingBody;
 import dev.r2relay.delivery.RelayHeaders;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -29,7 +30,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.InvalidPayloadException;
 import org.apache.camel.Message;
 import org.apache.camel.component.aws2.s3.AWS2S3Constants;
-import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.http.Abortable;
 
 /**
  * Sends one object to the HTTP endpoint, one attempt per call; retries are the error handler's
@@ -105,7 +106,7 @@ public final class HttpTarget {
         try {
             HttpRequest request = request(m, bucket, key, etag, size, source);
             HttpResponse<InputStream> response = await(client.sendAsync(request, BodyHandlers.ofInputStream()),
-                    source);
+                    source, object);
             int status = response.statusCode();
             if (status < 200 || status > 299) {
                 String detail = detail(response);
@@ -161,14 +162,21 @@ public final class HttpTarget {
      * and no answer came for {@code relay.http.timeout}. (A whole-request timeout would cut off a
      * large object that is still flowing.)
      */
-    private HttpResponse<InputStream> await(CompletableFuture<HttpResponse<InputStream>> answer, Source source)
-            throws IOException {
+    private HttpResponse<InputStream> await(CompletableFuture<HttpResponse<InputStream>> answer, Source source,
+                                            InputStream object) throws IOException {
         long limit = settings.timeout().toNanos();
         long tick = Math.max(10, Math.min(250, settings.timeout().toMillis() / 4));
         while (true) {
             try {
                 return answer.get(tick, TimeUnit.MILLISECONDS);
             } catch (TimeoutException e) {
+                if (object instanceof ResumingBody body && body.abandoned()) {
+                    // r2-relay is stopping and cannot wait for the endpoint's answer any longer
+                    answer.cancel(true);
+                    throw new ResumingBody.AbandonedException("the delivery of '" + body.key() + "' to the HTTP"
+                            + " endpoint was abandoned: r2-relay is stopping and camel.main.shutdown-timeout"
+                            + " has passed");
+                }
                 if (System.nanoTime() - source.lastProgress > limit) {
                     answer.cancel(true);
                     throw HttpDeliveryException.noAnswer("no progress for " + settings.timeout().toMillis()
@@ -217,7 +225,7 @@ public final class HttpTarget {
 
     /** Closes the object stream; one not read to its end is aborted rather than drained. */
     private static void release(InputStream object, boolean complete) {
-        if (!complete && object instanceof ResponseInputStream<?> s3) {
+        if (!complete && object instanceof Abortable s3) {
             s3.abort();
         }
         try {

@@ -6,6 +6,7 @@ import dev.r2relay.config.SettingsException;
 import dev.r2relay.deadletter.DeadLetterStore;
 import dev.r2relay.deadletter.DeadLetterStores;
 import dev.r2relay.deadletter.JmsDeadLetterStore;
+import dev.r2relay.metrics.RelayMetrics;
 import jakarta.jms.Connection;
 import jakarta.jms.ConnectionFactory;
 import jakarta.jms.JMSException;
@@ -16,6 +17,7 @@ import java.util.stream.Stream;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Processor;
 import org.apache.camel.component.jms.JmsComponent;
 import org.apache.camel.spi.PropertiesComponent;
 import org.apache.camel.spi.Registry;
@@ -98,6 +100,10 @@ public final class JmsConfiguration implements CamelConfiguration {
         registry.bind("jmsFailures", failures);
         registry.bind("jmsTarget", new JmsTarget(s3, presigner, jms, failures));
         registry.bind("jmsWireHeaders", new JmsTarget.WireHeaders());
+        RelayMetrics metrics = registry.lookupByNameAndType("relayMetrics", RelayMetrics.class);
+        // relay-jms-errors runs it before each new attempt of a refused send
+        Processor retried = exchange -> metrics.retried("jms");
+        registry.bind("jmsSendRetried", Processor.class, retried);
     }
 
     private static ActiveMQConnectionFactory connectionFactory(JmsSettings jms, String url) {

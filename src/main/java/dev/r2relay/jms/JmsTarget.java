@@ -19,7 +19,7 @@ import org.apache.camel.Message;
 import org.apache.camel.component.aws2.s3.AWS2S3Constants;
 import org.apache.camel.component.jms.JmsHeaderFilterStrategy;
 import org.apache.camel.spi.HeaderFilterStrategy;
-import software.amazon.awssdk.core.ResponseInputStream;
+import software.amazon.awssdk.http.Abortable;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
@@ -77,12 +77,14 @@ public final class JmsTarget {
      */
     public void inline(Exchange exchange) throws IOException, InvalidPayloadException {
         Message m = exchange.getMessage();
-        Long length = m.getHeader(AWS2S3Constants.CONTENT_LENGTH, Long.class);
+        // the size relayHeaders.fetched expects: the listed one unless the version changed
+        long size = m.getHeader(RelayHeaders.SIZE, -1L, Long.class);
+        Long length = size < 0 ? null : size;
         String etag = m.getHeader(RelayHeaders.ETAG, String.class);
         InputStream body = m.getMandatoryBody(InputStream.class);
         try (body) {
             if (length == null || length > maxInlineSize) {
-                if (body instanceof ResponseInputStream<?> response) {
+                if (body instanceof Abortable response) {
                     response.abort(); // do not drain a large object just to close the connection
                 }
                 m.setBody(null);

@@ -64,7 +64,8 @@ public final class DeliveryLedger implements AutoCloseable {
             Files.createDirectories(folder);
         } catch (Exception e) {
             throw new LedgerException("relay.state (RELAY_STATE): cannot create the state folder " + folder
-                    + ": " + e.getMessage(), e);
+                    + ": " + (e instanceof java.nio.file.FileAlreadyExistsException ? "a file has that name"
+                    : e.getMessage()), e);
         }
         // WRITE_DELAY=0: a recorded delivery is written out at commit, so a crash loses none
         url = "jdbc:h2:file:" + folder.resolve("ledger") + ";WRITE_DELAY=0";

@@ -2,8 +2,10 @@ package dev.r2relay.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.support.RelayProcess;
 import dev.r2relay.support.RelayProcess.Result;
+import dev.r2relay.support.S3Clients;
 import dev.r2relay.support.S3ProxyServer;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -15,10 +17,13 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * A route file with a mistake stops {@code run} with a non-zero exit and one message naming the
- * file and the line, without a stack trace. The shipped routes/ are copied next to the broken file.
+ * file and the line, without a stack trace, and loses nothing: the object waiting in the bucket is
+ * neither delivered nor recorded. The shipped routes/ are copied next to the broken file.
  */
 class BrokenRoutesTest {
 
@@ -31,10 +36,15 @@ class BrokenRoutesTest {
     Path work;
     private Path routes;
 
+    private static final String WAITING = "incoming/waiting.txt";
+
     @BeforeAll
     static void startServer() {
         server = new S3ProxyServer();
         server.createBucket(BUCKET);
+        try (S3Client s3 = S3Clients.of(server)) {
+            s3.putObject(b -> b.bucket(BUCKET).key(WAITING), RequestBody.fromString("waits for a fixed route"));
+        }
     }
 
     @AfterAll
@@ -49,7 +59,7 @@ class BrokenRoutesTest {
 
     private Result runWith(String brokenFile, String yaml) throws IOException {
         Files.writeString(routes.resolve(brokenFile), yaml);
-        return RelayProcess.in(work)
+        Result r = RelayProcess.in(work)
                 .env("R2_ENDPOINT", server.endpoint().toString())
                 .env("R2_ACCESS_KEY", S3ProxyServer.ACCESS_KEY)
                 .env("R2_SECRET_KEY", S3ProxyServer.SECRET_KEY)
@@ -60,6 +70,21 @@ class BrokenRoutesTest {
                 // should a broken route start after all, the run still ends and the test fails on exit 0
                 .env("CAMEL_MAIN_DURATIONMAXSECONDS", "20")
                 .run(LIMIT, "run");
+        assertNothingLost();
+        return r;
+    }
+
+    /** The waiting object is still in the bucket, with nothing delivered or recorded. */
+    private void assertNothingLost() {
+        try (S3Client s3 = S3Clients.of(server)) {
+            assertThat(s3.headObject(b -> b.bucket(BUCKET).key(WAITING)).contentLength()).isPositive();
+        }
+        assertThat(work.resolve("inbox").resolve(WAITING)).doesNotExist();
+        if (Files.exists(work.resolve("state/ledger.mv.db"))) {
+            try (DeliveryLedger ledger = DeliveryLedger.open(work.resolve("state").toString())) {
+                assertThat(ledger.count()).as("objects recorded").isZero();
+            }
+        }
     }
 
     @Test

@@ -4,6 +4,7 @@ import static dev.r2relay.support.RelayHttp.value;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.r2relay.support.HttpSink;
 import dev.r2relay.support.RelayApp;
 import dev.r2relay.support.RelayHttp;
 import dev.r2relay.support.S3ProxyServer;
@@ -161,6 +162,27 @@ class MetricsEndpointTest {
         assertThat(value(metrics, "r2relay_dead_letters_total", "target=\"http\"")).isEqualTo(1);
         assertThat(value(metrics, "r2relay_delivery_retries_total", "target=\"http\"")).isEqualTo(2);
         assertThat(value(metrics, "r2relay_dead_letters_total", "target=\"file\"")).isZero();
+    }
+
+    @Test
+    void retriesAndDeadLettersOfTheHttpTargetAreCounted() throws Exception {
+        put("refused.txt", "the endpoint refuses this in the end");
+        try (HttpSink sink = new HttpSink()) {
+            sink.then(HttpSink.Answer.of(503), HttpSink.Answer.of(503), HttpSink.Answer.of(400));
+            int port = RelayHttp.freePort();
+            Map<String, String> settings = RelayHttp.serverOn(RelayApp.settingsFor(server, bucket, work), port);
+            settings.put("relay.target", "http");
+            settings.put("relay.http.url", sink.url("/in/{key}"));
+            settings.put("relay.http.backoff", "10");
+            app = RelayApp.start(settings);
+            http = new RelayHttp(port);
+            await().atMost(WAIT).until(() -> app.ledger().entry(bucket, "refused.txt").isPresent());
+
+            String metrics = scrape();
+            assertThat(sink.received()).hasSize(3);
+            assertThat(value(metrics, "r2relay_delivery_retries_total", "target=\"http\"")).isEqualTo(2);
+            assertThat(value(metrics, "r2relay_dead_letters_total", "target=\"http\"")).isEqualTo(1);
+        }
     }
 
     private void put(String key, String content) {

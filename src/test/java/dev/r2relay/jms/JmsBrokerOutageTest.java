@@ -11,6 +11,8 @@ import static org.awaitility.Awaitility.await;
 
 import dev.r2relay.jms.JmsTesting.Received;
 import dev.r2relay.support.RelayApp;
+import dev.r2relay.support.RelayHttp;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import dev.r2relay.support.S3ProxyServer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -71,6 +73,11 @@ class JmsBrokerOutageTest {
                 assertThat(warnings.get(0).message())
                         .contains("the JMS broker at " + broker.url() + " is unavailable")
                         .contains("nothing is recorded and every poll tries again");
+                // each refused send was tried again three times, each retry counted
+                PrometheusMeterRegistry metrics = app.camel().getRegistry()
+                        .lookupByNameAndType("metricsRegistry", PrometheusMeterRegistry.class);
+                assertThat(RelayHttp.value(metrics.scrape(), "r2relay_delivery_retries_total", "target=\"jms\""))
+                        .isGreaterThanOrEqualTo(6);
 
                 broker.start();
                 await().atMost(Duration.ofSeconds(60)).until(() -> app.ledger().count() == 3);

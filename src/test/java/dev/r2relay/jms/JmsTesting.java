@@ -28,22 +28,22 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** What the JMS tests share: seeding a bucket, the app's settings, and a plain JMS consumer. */
-final class JmsTesting {
+public final class JmsTesting {
 
-    static final String QUEUE = "r2.objects";
+    public static final String QUEUE = "r2.objects";
 
     private JmsTesting() {
     }
 
     /** The app against {@code server}, delivering to the embedded broker on a free port. */
-    static Map<String, String> jmsSettings(S3Server server, String bucket, Path work) {
+    public static Map<String, String> jmsSettings(S3Server server, String bucket, Path work) {
         Map<String, String> p = RelayApp.settingsFor(server, bucket, work);
         p.put("relay.target", "jms");
         p.put("relay.jms.port", "0");
         return p;
     }
 
-    static S3Client s3(S3Server server) {
+    public static S3Client s3(S3Server server) {
         return S3Client.builder().endpointOverride(server.endpoint()).region(Region.US_EAST_1)
                 .forcePathStyle(true).requestChecksumCalculation(RequestChecksumCalculation.WHEN_REQUIRED)
                 .credentialsProvider(StaticCredentialsProvider.create(
@@ -51,43 +51,43 @@ final class JmsTesting {
                 .build();
     }
 
-    static void put(S3Client s3, String bucket, String key, byte[] bytes, String contentType) {
+    public static void put(S3Client s3, String bucket, String key, byte[] bytes, String contentType) {
         s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType), RequestBody.fromBytes(bytes));
     }
 
     /** {@code size} reproducible pseudo-random bytes. */
-    static byte[] bytes(int size, long seed) {
+    public static byte[] bytes(int size, long seed) {
         byte[] b = new byte[size];
         new Random(seed).nextBytes(b);
         return b;
     }
 
-    static String md5(byte[] bytes) throws Exception {
+    public static String md5(byte[] bytes) throws Exception {
         return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(bytes));
     }
 
     /** The embedded broker's CORE URL, as another process on this machine would use it. */
-    static String brokerUrl(RelayApp app) {
+    public static String brokerUrl(RelayApp app) {
         EmbeddedBroker broker = broker(app);
         return "tcp://127.0.0.1:" + broker.port();
     }
 
-    static EmbeddedBroker broker(RelayApp app) {
+    public static EmbeddedBroker broker(RelayApp app) {
         return app.camel().getRegistry().lookupByNameAndType("relayJmsBroker", EmbeddedBroker.class);
     }
 
     /** One consumed message: its body (bytes, or the UTF-8 of a text body) and its properties. */
-    record Received(boolean text, byte[] body, Map<String, Object> properties, int deliveryMode) {
-        String key() {
+    public record Received(boolean text, byte[] body, Map<String, Object> properties, int deliveryMode) {
+        public String key() {
             return (String) properties.get("R2RelayKey");
         }
 
-        String bodyText() {
+        public String bodyText() {
             return new String(body, java.nio.charset.StandardCharsets.UTF_8);
         }
     }
 
-    static Received read(Message m) throws JMSException {
+    public static Received read(Message m) throws JMSException {
         Map<String, Object> properties = new LinkedHashMap<>();
         for (Object name : Collections.list(m.getPropertyNames())) {
             properties.put((String) name, m.getObjectProperty((String) name));
@@ -109,7 +109,7 @@ final class JmsTesting {
      * {@code within}), then whatever else arrives within {@code quiet}: more than {@code count} is
      * reported, not hidden.
      */
-    static List<Received> consume(ConnectionFactory factory, String queue, int count, Duration within,
+    public static List<Received> consume(ConnectionFactory factory, String queue, int count, Duration within,
                                   Duration quiet) throws JMSException {
         List<Received> received = new ArrayList<>();
         try (Connection connection = factory.createConnection()) {
@@ -132,11 +132,11 @@ final class JmsTesting {
         return received;
     }
 
-    static ConnectionFactory core(String url) {
+    public static ConnectionFactory core(String url) {
         return new ActiveMQConnectionFactory(url);
     }
 
-    static ConnectionFactory core(String url, String user, String password) {
+    public static ConnectionFactory core(String url, String user, String password) {
         return new ActiveMQConnectionFactory(url, user, password);
     }
 }

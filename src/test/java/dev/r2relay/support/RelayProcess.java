@@ -183,6 +183,22 @@ public final class RelayProcess implements AutoCloseable {
         return awaitExit(limit);
     }
 
+    /**
+     * Kills the child at once (SIGKILL, as {@code kill -9}): no shutdown hook, no finally block
+     * runs. Returns once it is gone.
+     */
+    public void kill() {
+        destroy();
+        if (process.isAlive()) {
+            throw new AssertionError("the child survived SIGKILL");
+        }
+    }
+
+    /** The child's process id. */
+    public long pid() {
+        return process.pid();
+    }
+
     private String arguments() {
         return String.join(" ", command.subList(command.indexOf(MAIN_CLASS), command.size()));
     }
