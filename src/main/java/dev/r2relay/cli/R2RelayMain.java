@@ -19,8 +19,11 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.camel.CamelContext;
+import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
+import org.apache.camel.main.MainListenerSupport;
 
 /**
  * The command line: {@code run} (the default) starts the routes in routes/, {@code fetch} gets one
@@ -163,12 +166,20 @@ public final class R2RelayMain {
             main.addOverrideProperty("relay.exit-when-idle", "true");
             main.addOverrideProperty("relay.poll-count", "1");
         }
+        // taken once started: when run returns, the stopped context no longer holds it
+        AtomicReference<DeliveryRecorder> recorder = new AtomicReference<>();
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterStart(BaseMainSupport support) {
+                recorder.set(support.getCamelContext().getRegistry()
+                        .lookupByNameAndType("deliveryRecorder", DeliveryRecorder.class));
+            }
+        });
         try {
             main.run(camelArgs);
-            DeliveryRecorder recorder = main.getCamelContext() == null ? null
-                    : main.getCamelContext().getRegistry().lookupByNameAndType("deliveryRecorder", DeliveryRecorder.class);
-            if (once && recorder != null && recorder.failures() > 0) {
-                err.println("r2-relay: " + recorder.failures() + " object(s) could not be delivered; see the WARN lines");
+            long failures = recorder.get() == null ? 0 : recorder.get().failures();
+            if (once && failures > 0) {
+                err.println("r2-relay: " + failures + " object(s) could not be delivered; see the WARN lines");
                 return 1;
             }
             return Math.max(0, main.getExitCode());

@@ -79,4 +79,36 @@ class RunCommandTest {
             }
         }
     }
+
+    @Test
+    void runOnceExitsWith1WhenAnObjectCannotBeDeliveredAnd0OnceItIs() throws IOException {
+        try (S3ProxyServer server = new S3ProxyServer()) {
+            server.createBucket(BUCKET);
+            try (S3Client s3 = S3Clients.of(server)) {
+                s3.putObject(b -> b.bucket(BUCKET).key("a/one.txt"), RequestBody.fromString("one"));
+            }
+            RelayProcess.copyShippedRoutes(work.resolve("routes"));
+            // a file where the inbox's folder should be: nothing can be written below it
+            Path blocker = Files.writeString(work.resolve("blocker"), "not a folder");
+            RelayProcess.Builder relay = RelayProcess.in(work)
+                    .env("R2_ENDPOINT", server.endpoint().toString())
+                    .env("R2_ACCESS_KEY", S3ProxyServer.ACCESS_KEY)
+                    .env("R2_SECRET_KEY", S3ProxyServer.SECRET_KEY)
+                    .env("R2_BUCKET", BUCKET)
+                    .env("RELAY_INBOX", blocker.resolve("inbox").toString())
+                    .env("RELAY_STATE", work.resolve("state").toString());
+
+            Result failed = relay.run(LIMIT, "run", "--once");
+
+            assertThat(failed.exitCode()).as(failed.toString()).isEqualTo(1);
+            assertThat(failed.stderr()).contains("1 object(s) could not be delivered")
+                    .contains("not delivered bucket=" + BUCKET + " key=a/one.txt");
+
+            Files.delete(blocker);
+            Result delivered = relay.run(LIMIT, "run", "--once");
+
+            assertThat(delivered.exitCode()).as(delivered.toString()).isZero();
+            assertThat(blocker.resolve("inbox/a/one.txt")).hasContent("one");
+        }
+    }
 }
