@@ -30,7 +30,7 @@ public final class CloudflareQueueConfiguration implements CamelConfiguration {
         if (relay == null || metrics == null) {
             throw new IllegalStateException("CloudflareQueueConfiguration must be added after RelayConfiguration");
         }
-        Path unreadable = Path.of(relay.state()).toAbsolutePath().normalize().resolve("cloudflare-queue")
+        Path unreadable = relay.localState().resolve("cloudflare-queue")
                 .resolve("unreadable");
         CloudflareQueueTrigger trigger = new CloudflareQueueTrigger(new CloudflareQueueClient(settings), settings,
                 unreadable, metrics);

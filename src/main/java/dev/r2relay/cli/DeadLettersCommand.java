@@ -1,5 +1,6 @@
 package dev.r2relay.cli;
 
+import dev.r2relay.config.RelaySettings;
 import dev.r2relay.config.SettingsException;
 import dev.r2relay.deadletter.DeadLetter;
 import dev.r2relay.deadletter.DeadLetterStore;
@@ -91,7 +92,8 @@ final class DeadLettersCommand {
     }
 
     private static String state(Function<String, Optional<String>> properties) {
-        return properties.apply("relay.state").orElse("data/");
+        return RelaySettings.localState(properties.apply("relay.state").orElse("data/"),
+                properties.apply("relay.local-state")).toString();
     }
 
     /** application.properties, environment and system properties, with {@code overrides} (tests) on top. */

@@ -51,7 +51,7 @@ final class FetchCommand {
         EmbeddedR2 local = null;
         try {
             if (settings.embedded()) {
-                Path root = Path.of(settings.state()).toAbsolutePath().normalize().resolve("embedded-r2");
+                Path root = settings.localState().resolve("embedded-r2");
                 local = EmbeddedR2.onFolder(root, 0, EmbeddedR2.ACCESS_KEY, EmbeddedR2.SECRET_KEY);
                 local.seed(settings.bucket(), settings.samples());
                 settings = settings.withEndpoint(local.endpoint(), EmbeddedR2.ACCESS_KEY, EmbeddedR2.SECRET_KEY);

@@ -5,6 +5,7 @@ import dev.r2relay.client.RequestCounter;
 import dev.r2relay.client.ResumingBodies;
 import dev.r2relay.client.S3Errors;
 import dev.r2relay.delivery.AbandonAtShutdownTimeout;
+import dev.r2relay.delivery.DeliveryClaims;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.delivery.FileTarget;
 import dev.r2relay.delivery.RangedDownload;
@@ -19,6 +20,7 @@ import dev.r2relay.poll.InFlight;
 import dev.r2relay.poll.ObjectLister;
 import dev.r2relay.poll.PollSummary;
 import dev.r2relay.state.DeliveryLedger;
+import dev.r2relay.state.ObjectClaims;
 import dev.r2relay.trigger.HttpTrigger;
 import dev.r2relay.trigger.TriggerParser;
 import dev.r2relay.trigger.TriggeredFetch;
@@ -65,6 +67,7 @@ public final class RelayConfiguration implements CamelConfiguration {
         S3Client s3;
         S3Presigner presigner;
         DeliveryLedger ledger;
+        ObjectClaims claims;
         long settled;
         RequestCounter requests = new RequestCounter();
         try {
@@ -75,8 +78,11 @@ public final class RelayConfiguration implements CamelConfiguration {
             opened.add(s3);
             presigner = R2ClientFactory.presigner(settings);
             opened.add(presigner);
-            ledger = DeliveryLedger.open(settings.state());
+            ledger = DeliveryLedger.open(settings.state(), settings.stateUsername(), settings.statePassword());
             opened.add(ledger);
+            // after the ledger, so that a stop releases the claims before the ledger's pool closes
+            claims = ledger.claims(instanceId(settings), settings.claimLease());
+            opened.add(claims);
             settled = ledger.count();
             checkBucket(s3, settings);
         } catch (Exception e) {
@@ -119,7 +125,7 @@ public final class RelayConfiguration implements CamelConfiguration {
                 ? camel.getRegistry().lookupByNameAndType(STOP_HOOK, Runnable.class) : null;
         registry.bind("pollSummary", new PollSummary(requests, inFlight, settings.summaryInterval(), stop));
         registry.bind("objectLister", new ObjectLister(s3, ledger, settings.bucket(), settings.prefix(), inFlight,
-                settings.incremental(), endpointStatus));
+                settings.incremental(), endpointStatus, ledger.shared()));
         ResumingBodies bodies = new ResumingBodies(s3, requests, settings.maxAttempts() - 1);
         camel.addLifecycleStrategy(new AbandonAtShutdownTimeout(bodies));
         registry.bind("relayHeaders", new RelayHeaders(bodies));
@@ -134,10 +140,12 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("relayMetrics", metrics);
         registry.bind("deliveryRecorder", new DeliveryRecorder(ledger, settings.endpoint().orElse(null), metrics,
                 inFlight, settings.target(), settings.triggerTarget()));
+        DeliveryClaims deliveryClaims = new DeliveryClaims(claims, ledger, inFlight, metrics);
+        registry.bind("deliveryClaims", deliveryClaims);
         registry.bind("sourceCleanup", new SourceCleanup(s3, settings));
         TriggerParser triggerParser = new TriggerParser(settings.bucket());
         registry.bind("triggerParser", triggerParser);
-        registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, triggerParser, settings.inbox(),
+        registry.bind("triggeredFetch", new TriggeredFetch(s3, ledger, deliveryClaims, triggerParser, settings.inbox(),
                 settings.triggerDeleteFiles()));
         registry.bind("httpTrigger", new HttpTrigger(triggerParser));
         registerHealthChecks(camel, endpointCheck, new LedgerCheck(ledger));
@@ -145,11 +153,26 @@ public final class RelayConfiguration implements CamelConfiguration {
         LOG.info("r2-relay: {} -> {} (poll every {} ms, {} at once, after delivery: {}); ledger {} holds {} objects",
                 settings, settings.inbox(), settings.pollInterval(), settings.concurrency(),
                 settings.afterDelivery().name().toLowerCase(), ledger.description(), settled);
+        if (ledger.shared()) {
+            LOG.info("Shared ledger: this instance is {}; its claims last {} ms unless renewed, and other instances"
+                    + " take over those of an instance that stops renewing", claims.owner(),
+                    settings.claimLease().toMillis());
+        }
         if (settings.httpServerEnabled()) {
             String base = "http://" + settings.httpServerHost() + ":" + settings.httpServerPort();
             LOG.info("HTTP server on {}: readiness {}/observe/health/ready, metrics {}/observe/metrics{}", base,
                     base, base, settings.httpTriggerEnabled() ? ", trigger POST " + base + "/fetch" : "");
         }
+    }
+
+    /**
+     * This run's name in the claims: relay.instance-name (the host name by default), the process id
+     * and a random suffix, so that a restarted instance (in a container, often the same host and
+     * pid) never renews the claims its previous run left.
+     */
+    private static String instanceId(RelaySettings settings) {
+        return settings.instanceName() + "-" + ProcessHandle.current().pid() + "-"
+                + Long.toString(java.util.concurrent.ThreadLocalRandom.current().nextLong(1L << 40), 36);
     }
 
     /** The registry camel-main's Prometheus endpoint scrapes; a plain one if the launcher bound none. */
@@ -171,7 +194,7 @@ public final class RelayConfiguration implements CamelConfiguration {
 
     private static RelaySettings startEmbedded(CamelContext camel, RelaySettings settings, List<AutoCloseable> opened)
             throws Exception {
-        Path root = Path.of(settings.state()).toAbsolutePath().normalize().resolve("embedded-r2");
+        Path root = settings.localState().resolve("embedded-r2");
         EmbeddedR2 local = EmbeddedR2.onFolder(root, settings.embeddedPort(), EmbeddedR2.ACCESS_KEY,
                 EmbeddedR2.SECRET_KEY);
         opened.add(local);

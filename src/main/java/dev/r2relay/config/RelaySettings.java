@@ -1,5 +1,6 @@
 package dev.r2relay.config;
 
+import dev.r2relay.state.StateStores;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -31,6 +32,11 @@ public final class RelaySettings {
     private final boolean pathStyle;
     private final Path inbox;
     private final String state;
+    private final String stateUsername;
+    private final String statePassword;
+    private final Path localState;
+    private final String instanceName;
+    private final Duration claimLease;
     private final long pollInterval;
     private final int concurrency;
     private final int maxConnections;
@@ -82,6 +88,11 @@ public final class RelaySettings {
         this.pathStyle = in.bool("r2.path-style", true);
         this.inbox = Path.of(in.get("relay.inbox").orElse("inbox/")).toAbsolutePath().normalize();
         this.state = in.get("relay.state").orElse("data/");
+        this.stateUsername = in.get("relay.state.username").orElse(null);
+        this.statePassword = in.get("relay.state.password").orElse(null);
+        this.localState = localState(state, in.get("relay.local-state"));
+        this.instanceName = in.get("relay.instance-name").orElseGet(RelaySettings::hostName);
+        this.claimLease = Duration.ofMillis(in.positiveLong("relay.claim-lease", 30_000));
         this.pollInterval = in.positiveLong("relay.poll-interval", 5000);
         this.concurrency = (int) in.positiveLong("relay.concurrency", 8);
         this.multipartThreshold = in.positiveLong("relay.multipart-threshold", 64L << 20);
@@ -205,6 +216,23 @@ public final class RelaySettings {
             throw new SettingsException("r2.bucket (R2_BUCKET) '" + bucket + "' is not a valid bucket name:"
                     + " 3 to 63 lowercase letters, digits, dots and hyphens");
         }
+        if (StateStores.isJdbcUrl(state)) {
+            String problem = StateStores.problem(state);
+            if (problem != null) {
+                throw new SettingsException("relay.state (RELAY_STATE): " + problem);
+            }
+        } else if (stateUsername != null || statePassword != null) {
+            throw new SettingsException("relay.state.username and relay.state.password apply to a PostgreSQL"
+                    + " store only; relay.state (RELAY_STATE) names the folder " + state);
+        }
+        if (claimLease.toMillis() < 1000) {
+            throw new SettingsException("relay.claim-lease (RELAY_CLAIM_LEASE) must be at least 1000 ms, got "
+                    + claimLease.toMillis());
+        }
+        if (!instanceName.matches("[A-Za-z0-9._-]{1,100}")) {
+            throw new SettingsException("relay.instance-name (RELAY_INSTANCE_NAME) must be 1 to 100 letters,"
+                    + " digits, '.', '_' or '-', got '" + instanceName + "'");
+        }
         if (httpServerPort > 65535) {
             throw new SettingsException("relay.http-server.port (RELAY_HTTP_SERVER_PORT) must be a TCP port,"
                     + " 0 to 65535, got " + httpServerPort);
@@ -271,8 +299,59 @@ public final class RelaySettings {
         return inbox;
     }
 
+    /** relay.state: the embedded store's folder, or a PostgreSQL JDBC URL. */
     public String state() {
         return state;
+    }
+
+    /** Whether relay.state names a store several instances share. */
+    public boolean sharedState() {
+        return StateStores.isJdbcUrl(state);
+    }
+
+    public String stateUsername() {
+        return stateUsername;
+    }
+
+    public String statePassword() {
+        return statePassword;
+    }
+
+    /**
+     * The folder for what stays on this machine (the embedded broker's journal, dead-letter files,
+     * the stand-in's objects): relay.state when it is a folder, else relay.local-state.
+     */
+    public Path localState() {
+        return localState;
+    }
+
+    /** What this instance is called in its claims (a unique suffix is added per run). */
+    public String instanceName() {
+        return instanceName;
+    }
+
+    /** How long a claim lasts unless renewed: another instance takes a dead one's claims over after it. */
+    public Duration claimLease() {
+        return claimLease;
+    }
+
+    /** {@link #localState()} from the two settings, for commands that read no other setting. */
+    public static Path localState(String state, Optional<String> localState) {
+        String folder = StateStores.isJdbcUrl(state) ? localState.orElse("data/") : state;
+        return Path.of(folder).toAbsolutePath().normalize();
+    }
+
+    private static String hostName() {
+        String name = System.getenv("HOSTNAME");
+        if (name == null || name.isBlank()) {
+            try {
+                name = java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                name = "r2-relay";
+            }
+        }
+        name = name.replaceAll("[^A-Za-z0-9._-]", "-");
+        return name.isEmpty() ? "r2-relay" : name.substring(0, Math.min(60, name.length()));
     }
 
     public long pollInterval() {
@@ -402,6 +481,11 @@ public final class RelaySettings {
         this.pathStyle = true;
         this.inbox = base.inbox;
         this.state = base.state;
+        this.stateUsername = base.stateUsername;
+        this.statePassword = base.statePassword;
+        this.localState = base.localState;
+        this.instanceName = base.instanceName;
+        this.claimLease = base.claimLease;
         this.pollInterval = base.pollInterval;
         this.concurrency = base.concurrency;
         this.maxConnections = base.maxConnections;

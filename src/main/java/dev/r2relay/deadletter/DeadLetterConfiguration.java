@@ -24,7 +24,7 @@ public final class DeadLetterConfiguration implements CamelConfiguration {
         String spec = camel.getPropertiesComponent().resolveProperty(DeadLetterStores.KEY).orElse("");
         DeadLetterStore store = DeadLetterStores.queueName(spec).isPresent()
                 ? registry.lookupByNameAndType(DeadLetterStores.QUEUE_STORE, DeadLetterStore.class)
-                : DeadLetterStores.open(spec, settings.state());
+                : DeadLetterStores.open(spec, settings.localState().toString());
         if (store == null) {
             throw new IllegalStateException("DeadLetterConfiguration must be added after JmsConfiguration");
         }

@@ -8,7 +8,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Turns {@code relay.dead-letter} into a store: empty means {@code <relay.state>/dead-letters};
+ * Turns {@code relay.dead-letter} into a store: empty means {@code dead-letters} in the local state folder;
  * a path, or {@code file:PATH}, a folder; {@code jms:queue:NAME} (or {@code jms:NAME}) a queue of
  * the relay's JMS broker, the embedded one or {@code relay.jms.url}.
  */
@@ -25,7 +25,7 @@ public final class DeadLetterStores {
     }
 
     /**
-     * Opens the folder store {@code spec} names; {@code state} is relay.state, for the default folder.
+     * Opens the folder store {@code spec} names; {@code state} is the local state folder (relay.state or relay.local-state), for the default folder.
      * A queue store needs the relay's JMS connection: JmsConfiguration builds it
      * ({@link JmsDeadLetterStore}), as {@link #QUEUE_STORE}.
      */

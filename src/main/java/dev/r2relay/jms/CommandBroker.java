@@ -29,7 +29,7 @@ public final class CommandBroker implements AutoCloseable {
         this.started = started;
     }
 
-    /** Connects as the relay would with these properties; {@code state} is relay.state. */
+    /** Connects as the relay would with these properties; {@code state} is the local state folder. */
     public static CommandBroker open(Function<String, Optional<String>> properties, String state) throws Exception {
         JmsSettings jms = JmsSettings.from(properties, properties.apply("relay.target").orElse("file"));
         if (jms.external()) {

@@ -62,7 +62,7 @@ public final class JmsConfiguration implements CamelConfiguration {
             url = jms.url();
             brokerName = JmsSettings.safeUrl(url);
         } else {
-            Path folder = Path.of(relay.state()).toAbsolutePath().normalize().resolve("artemis");
+            Path folder = relay.localState().resolve("artemis");
             EmbeddedBroker broker = EmbeddedBroker.start(folder, jms.port(), Stream.concat(Stream.of(jms.queue()),
                     jms.deadLetterQueue().stream()).toArray(String[]::new));
             closeOnStop(camel, "the embedded JMS broker", broker);

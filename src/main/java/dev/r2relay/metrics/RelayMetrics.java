@@ -41,6 +41,7 @@ public final class RelayMetrics {
     static final String LAG = "r2relay.lag";
     static final String IN_FLIGHT = "r2relay.in.flight.objects";
     static final String FAILED_PENDING = "r2relay.failed.pending.objects";
+    static final String CLAIMS = "r2relay.claims";
 
     /** The operations r2-relay sends; their series exist from the start, others from their first request. */
     private static final List<String> KNOWN_OPERATIONS = List.of("ListObjectsV2", "HeadObject", "GetObject",
@@ -91,6 +92,9 @@ public final class RelayMetrics {
             deliveredBytes(pair[0], pair[1]);
             failures(pair[0], pair[1]);
             rejects(pair[0], pair[1]);
+        }
+        for (String result : List.of("claimed", "taken_over", "held", "settled")) {
+            claims(result);
         }
         retries(pollTarget);
         deadLetters(pollTarget);
@@ -143,6 +147,15 @@ public final class RelayMetrics {
         invalidTriggers(source).increment();
     }
 
+    /**
+     * A delivery asked for its object's claim: {@code claimed}, {@code taken_over} (from an instance
+     * whose lease ran out), {@code held} (another delivery has it) or {@code settled} (delivered
+     * meanwhile).
+     */
+    public void claim(String result) {
+        claims(result).increment();
+    }
+
     public void pollFailed() {
         pollFailures.increment();
     }
@@ -184,6 +197,12 @@ public final class RelayMetrics {
     private Counter deadLetters(String target) {
         return Counter.builder(DEAD_LETTERS).tags("target", target)
                 .description("Objects a target gave up on and dead-lettered")
+                .register(registry);
+    }
+
+    private Counter claims(String result) {
+        return Counter.builder(CLAIMS).tags("result", result)
+                .description("Claims asked for before a delivery, by result (claimed, taken_over, held, settled)")
                 .register(registry);
     }
 

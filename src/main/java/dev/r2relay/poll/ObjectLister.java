@@ -6,6 +6,7 @@ import dev.r2relay.state.ObjectRef;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Deque;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -35,14 +36,18 @@ public final class ObjectLister {
     private final InFlight inFlight;
     private final boolean incremental;
     private final EndpointStatus endpointStatus;
+    private final boolean shuffle;
 
     /**
      * With {@code incremental}, for buckets whose new keys always sort after the old ones
      * (date-partitioned keys), each poll lists from the last settled key instead of the start.
-     * Each list request's outcome is reported to {@code endpointStatus}.
+     * Each list request's outcome is reported to {@code endpointStatus}. With {@code shuffle} (a
+     * ledger shared with other instances, which list the same keys in the same order), each page's
+     * new objects are queued in random order, so that the instances mostly ask for different
+     * objects instead of contending for each one in turn.
      */
     public ObjectLister(S3Client s3, DeliveryLedger ledger, String bucket, String prefix, InFlight inFlight,
-                        boolean incremental, EndpointStatus endpointStatus) {
+                        boolean incremental, EndpointStatus endpointStatus, boolean shuffle) {
         this.s3 = s3;
         this.ledger = ledger;
         this.bucket = bucket;
@@ -50,6 +55,7 @@ public final class ObjectLister {
         this.inFlight = inFlight;
         this.incremental = incremental;
         this.endpointStatus = endpointStatus;
+        this.shuffle = shuffle;
     }
 
     /** A lazy sequence of the objects still to deliver; each call starts a fresh listing. */
@@ -174,6 +180,9 @@ public final class ObjectLister {
             if (lastPage) {
                 marks.drain(released);
                 cursor.save();
+            }
+            if (shuffle) {
+                Collections.shuffle(released);
             }
             for (ObjectRef o : released) {
                 if (unsettled.remove(o.key())) {

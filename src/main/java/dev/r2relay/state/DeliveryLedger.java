@@ -28,6 +28,8 @@ public final class DeliveryLedger implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(DeliveryLedger.class);
     private static final int LOOKUP_BATCH = 500;
+    /** The advisory lock that serialises schema creation among instances sharing a PostgreSQL store. */
+    private static final long SCHEMA_LOCK = 0x7232_7265_6c61_7901L;
 
     /**
      * How an object was settled. DEAD: the target refused it or stayed unreachable through every
@@ -44,21 +46,48 @@ public final class DeliveryLedger implements AutoCloseable {
     private final AutoCloseable closer;
     private final String description;
     private final GroupCommit writes;
+    private final boolean shared;
 
-    private DeliveryLedger(DataSource dataSource, AutoCloseable closer, String description) {
+    private DeliveryLedger(DataSource dataSource, AutoCloseable closer, String description, boolean shared) {
         this.dataSource = dataSource;
         this.writes = new GroupCommit(this::connection);
         this.closer = closer;
         this.description = description;
+        this.shared = shared;
+    }
+
+    /** Opens the embedded ledger in the folder {@code state}; see {@link #open(String, String, String)}. */
+    public static DeliveryLedger open(String state) {
+        return open(state, null, null);
     }
 
     /**
-     * Opens the ledger named by {@code relay.state}: a folder for the embedded store. Fails with a
-     * message naming the setting when the store cannot be opened or another process holds it.
+     * Opens the ledger named by {@code relay.state}: a folder for the embedded store, or a
+     * {@code jdbc:postgresql:} URL for a store that several instances share. Fails with a message
+     * naming the setting when the store cannot be opened or another process holds it.
      */
-    public static DeliveryLedger open(String state) {
-        String url;
-        String description;
+    public static DeliveryLedger open(String state, String username, String password) {
+        if (StateStores.isJdbcUrl(state)) {
+            String description = StateStores.describePostgres(state);
+            HikariConfig config = poolConfig(state, username == null ? "" : username,
+                    password == null ? "" : password);
+            // a database that went away fails a delivery after 10 s rather than holding it for 30
+            config.setConnectionTimeout(10_000);
+            HikariDataSource pool;
+            try {
+                pool = new HikariDataSource(config);
+            } catch (RuntimeException e) {
+                throw openFailure(description, e, true);
+            }
+            DeliveryLedger ledger = new DeliveryLedger(pool, pool, description, true);
+            try {
+                ledger.createSchema();
+            } catch (RuntimeException e) {
+                pool.close();
+                throw e;
+            }
+            return ledger;
+        }
         Path folder = Path.of(state).toAbsolutePath().normalize();
         try {
             Files.createDirectories(folder);
@@ -68,25 +97,25 @@ public final class DeliveryLedger implements AutoCloseable {
                     : e.getMessage()), e);
         }
         // WRITE_DELAY=0: a recorded delivery is written out at commit, so a crash loses none
-        url = "jdbc:h2:file:" + folder.resolve("ledger") + ";WRITE_DELAY=0";
-        description = folder.resolve("ledger.mv.db").toString();
+        String url = "jdbc:h2:file:" + folder.resolve("ledger") + ";WRITE_DELAY=0";
+        String description = folder.resolve("ledger.mv.db").toString();
         HikariDataSource pool;
         try {
-            pool = new HikariDataSource(poolConfig(url));
+            pool = new HikariDataSource(poolConfig(url, "relay", ""));
         } catch (RuntimeException e) {
-            throw openFailure(description, e);
+            throw openFailure(description, e, false);
         }
-        DeliveryLedger ledger = new DeliveryLedger(pool, pool, description);
+        DeliveryLedger ledger = new DeliveryLedger(pool, pool, description, false);
         ledger.createSchema();
         return ledger;
     }
 
-    private static HikariConfig poolConfig(String url) {
+    private static HikariConfig poolConfig(String url, String username, String password) {
         HikariConfig config = new HikariConfig();
         config.setPoolName("relay-ledger");
         config.setJdbcUrl(url);
-        config.setUsername("relay");
-        config.setPassword("");
+        config.setUsername(username);
+        config.setPassword(password);
         config.setAutoCommit(true);
         config.setMaximumPoolSize(16);
         config.setMinimumIdle(1);
@@ -96,12 +125,24 @@ public final class DeliveryLedger implements AutoCloseable {
         return config;
     }
 
-    private static LedgerException openFailure(String description, Throwable e) {
+    private static LedgerException openFailure(String description, Throwable e, boolean shared) {
         String message = "";
+        String sqlState = null;
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t.getMessage() != null) {
                 message = t.getMessage();
             }
+            if (t instanceof SQLException sql && sql.getSQLState() != null) {
+                sqlState = sql.getSQLState();
+            }
+        }
+        if (shared) {
+            // 28P01, 28000: the server refused the user or password
+            String hint = sqlState != null && sqlState.startsWith("28")
+                    ? " (check relay.state.username, relay.state.password: RELAY_STATE_USERNAME, RELAY_STATE_PASSWORD)"
+                    : "";
+            return new LedgerException("relay.state (RELAY_STATE): cannot open the ledger " + description + ": "
+                    + message + hint, e);
         }
         if (message.contains("already in use") || message.contains("locked")) {
             return new LedgerException("relay.state (RELAY_STATE): the ledger " + description
@@ -113,6 +154,11 @@ public final class DeliveryLedger implements AutoCloseable {
 
     private void createSchema() {
         try (Connection c = connection(); Statement s = c.createStatement()) {
+            if (shared) {
+                // instances starting together would race on CREATE TABLE IF NOT EXISTS: one at a time
+                c.setAutoCommit(false);
+                s.execute("SELECT pg_advisory_xact_lock(" + SCHEMA_LOCK + ")");
+            }
             s.execute("CREATE TABLE IF NOT EXISTS relay_ledger ("
                     + " bucket VARCHAR(255) NOT NULL,"
                     + " object_key VARCHAR(1100) NOT NULL,"
@@ -129,6 +175,11 @@ public final class DeliveryLedger implements AutoCloseable {
                     + " after_key VARCHAR(1100) NOT NULL,"
                     + " updated_at TIMESTAMP NOT NULL,"
                     + " PRIMARY KEY (bucket, prefix))");
+            if (shared) {
+                LeasedClaims.createSchema(s);
+                c.commit();
+                c.setAutoCommit(true);
+            }
         } catch (SQLException e) {
             throw new LedgerException("relay.state (RELAY_STATE): cannot prepare the ledger " + description
                     + ": " + e.getMessage(), e);
@@ -139,8 +190,22 @@ public final class DeliveryLedger implements AutoCloseable {
         try {
             return dataSource.getConnection();
         } catch (SQLException e) {
-            throw openFailure(description, e);
+            throw openFailure(description, e, shared);
         }
+    }
+
+    /** Whether several instances share this ledger (PostgreSQL), so that deliveries need claims. */
+    public boolean shared() {
+        return shared;
+    }
+
+    /**
+     * The claims that let one delivery at a time have an object: leases in the shared store, held
+     * by {@code owner} and renewed while it lives; in memory for the embedded store, which one
+     * process holds.
+     */
+    public ObjectClaims claims(String owner, java.time.Duration lease) {
+        return shared ? new LeasedClaims(dataSource, description, owner, lease) : new LocalClaims();
     }
 
     /** Where the ledger lives, for the start-up summary. */

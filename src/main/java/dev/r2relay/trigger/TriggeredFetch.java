@@ -1,5 +1,6 @@
 package dev.r2relay.trigger;
 
+import dev.r2relay.delivery.DeliveryClaims;
 import dev.r2relay.delivery.RejectedKeyException;
 import dev.r2relay.delivery.RelayHeaders;
 import dev.r2relay.delivery.SafeKeyPaths;
@@ -22,7 +23,9 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
 /**
  * Turns a fetch request into a delivery of the object's current version, once: a HEAD learns the
  * current ETag (an event may name an older one), the ledger drops duplicates, and the GET is made
- * conditional on that ETag so that what is delivered is exactly what was checked.
+ * conditional on that ETag so that what is delivered is exactly what was checked. The object is
+ * claimed first ({@link DeliveryClaims}): while another delivery of it runs, the trigger fails and
+ * its source tries it again.
  */
 public final class TriggeredFetch {
 
@@ -35,13 +38,16 @@ public final class TriggeredFetch {
 
     private final S3Client s3;
     private final DeliveryLedger ledger;
+    private final DeliveryClaims claims;
     private final TriggerParser parser;
     private final Path inbox;
     private final boolean deleteFiles;
 
-    public TriggeredFetch(S3Client s3, DeliveryLedger ledger, TriggerParser parser, Path inbox, boolean deleteFiles) {
+    public TriggeredFetch(S3Client s3, DeliveryLedger ledger, DeliveryClaims claims, TriggerParser parser, Path inbox,
+                          boolean deleteFiles) {
         this.s3 = s3;
         this.ledger = ledger;
+        this.claims = claims;
         this.parser = parser;
         this.inbox = inbox;
         this.deleteFiles = deleteFiles;
@@ -93,7 +99,13 @@ public final class TriggeredFetch {
         m.setBody(ref);
         new RelayHeaders().describe(exchange);
         m.setHeader(AWS2S3Constants.IF_MATCH_CONDITION, head.eTag());
-        m.setHeader(SKIP, false);
+        switch (claims.tryClaim(exchange)) {
+            case SETTLED -> skip(m, "trigger for {}/{} skipped: another delivery settled it meanwhile", request);
+            case HELD -> throw new ObjectBusyException("another delivery of " + request.bucket() + "/"
+                    + RejectedKeyException.printable(request.key()) + " is under way (a poll, another trigger or"
+                    + " another instance); the trigger is tried again later");
+            default -> m.setHeader(SKIP, false);
+        }
     }
 
     /**
