@@ -4,6 +4,7 @@
 #
 #   bench/run.sh                  full run (10,000 x 4 KiB, 200 x 1 MiB, 2 GiB, re-poll of 100,000)
 #   bench/run.sh --quick          small sizes, one round: checks the benchmark works end to end
+#   bench/run.sh --scaleout [scaleout.py options]  1, 2 and 3 instances on a PostgreSQL ledger
 #   bench/run.sh [--quick] [bench.py options]   e.g. --rounds 5 --cases a,b --servers s3proxy
 #                                               --a-count 5000 --c-size 1G --keep
 #                                               --s3proxy-latency 30 (ms per GET and listing)
@@ -15,6 +16,7 @@ cd "$repo"
 
 keep=false
 keep_logs=false
+script=bench.py
 servers=s3proxy,moto
 latency=0
 args=()
@@ -26,6 +28,7 @@ for a in "$@"; do
   case "$a" in
     --servers=*) servers=${a#--servers=}; args+=("$a") ;;
     --keep) keep=true ;;
+    --scaleout) script=scaleout.py; servers=s3proxy ;;
     -h|--help) sed -n '2,9p' "$0"; python3 "$here/bench.py" --help | sed -n '/^options:/,$p'; exit 0 ;;
     *) args+=("$a") ;;
   esac
@@ -66,6 +69,11 @@ if [ ! -s "$cp_file" ]; then
     || ./mvnw -q -B -f bench/s3proxy/pom.xml dependency:build-classpath -Dmdep.outputFile="$cp_file"
 fi
 javac -d "$out/classes" "$here/RawGet.java"
+
+if [ "$script" = scaleout.py ] && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  say "starting PostgreSQL (the shared ledger of the scale-out runs)"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+fi
 
 # --- servers ----------------------------------------------------------------------------------
 pids=()
@@ -152,7 +160,7 @@ fi
 
 # --- measure ----------------------------------------------------------------------------------
 # in the background and waited for, so that a signal reaches the trap at once
-python3 "$here/bench.py" --repo "$repo" --out "$out" --results "$here/results" \
+python3 "$here/$script" --repo "$repo" --out "$out" --results "$here/results" \
   --raw-classes "$out/classes" --rclone "$(command -v rclone)" --aws "$aws_bin" \
   --s3proxy-endpoint "http://127.0.0.1:$s3_port" --s3proxy-metrics "http://127.0.0.1:$metrics_port/metrics" \
   --s3proxy-data "$out/s3proxy-data" --access-key bench --secret-key bench-secret \

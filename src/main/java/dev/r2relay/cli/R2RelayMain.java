@@ -65,7 +65,9 @@ public final class R2RelayMain {
               r2.bucket             [R2_BUCKET]          bucket to read
               r2.prefix             [R2_PREFIX]          only keys under this prefix
               relay.inbox           [RELAY_INBOX]        folder objects land in, default inbox/
-              relay.state           [RELAY_STATE]        folder of the delivery record, default data/
+              relay.state           [RELAY_STATE]        folder of the delivery record, default data/;
+                                                         or jdbc:postgresql://HOST:PORT/DB shared by several
+                                                         instances (with relay.state.username, .password)
               relay.poll-interval   [RELAY_POLL_INTERVAL] milliseconds between polls, default 5000
               relay.after-delivery  [RELAY_AFTER_DELIVERY] keep (default), delete or move
               relay.http-server.enabled [RELAY_HTTP_SERVER_ENABLED] health and metrics over HTTP
@@ -78,7 +80,7 @@ public final class R2RelayMain {
               relay.http.url        [RELAY_HTTP_URL]     endpoint for relay.target=http; {key} in the
                                                          path stands for the URL-encoded key
               relay.http.headers.NAME [RELAY_HTTP_HEADERS_NAME] extra request header (value never logged)
-              relay.dead-letter     [RELAY_DEAD_LETTER]  dead-letter folder (default <relay.state>/dead-letters)
+              relay.dead-letter     [RELAY_DEAD_LETTER]  dead-letter folder (default data/dead-letters)
                                                          or JMS queue (jms:queue:NAME)
               relay.trigger.target  [RELAY_TRIGGER_TARGET] where triggered fetches go: file (default), jms, http
               relay.trigger.queue.enabled [RELAY_TRIGGER_QUEUE_ENABLED] fetch on messages on

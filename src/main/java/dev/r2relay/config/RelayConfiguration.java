@@ -100,7 +100,8 @@ public final class RelayConfiguration implements CamelConfiguration {
         }
 
         FileTarget fileTarget = new FileTarget(settings.inbox());
-        fileTarget.sweepTemporaryFiles();
+        // other instances may be writing into a shared inbox: their files are younger than a lease
+        fileTarget.sweepTemporaryFiles(ledger.shared() ? settings.claimLease().multipliedBy(2) : Duration.ZERO);
         if ("file".equals(settings.target()) || ("file".equals(settings.triggerTarget())
                 && settings.httpTriggerEnabled())) {
             String unwritable = fileTarget.unwritableReason();

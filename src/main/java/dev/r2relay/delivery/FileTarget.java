@@ -7,6 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.stream.Stream;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
@@ -136,14 +139,18 @@ public final class FileTarget {
 
     /**
      * Removes temporary files a crash left in the inbox; run once at start-up. A large object's
-     * temporary file stays when its progress file says which parts are written: it resumes.
+     * temporary file stays when its progress file says which parts are written: it resumes. Only
+     * files unchanged for {@code olderThan} go: instances that share the inbox may be writing the
+     * younger ones.
      */
-    public int sweepTemporaryFiles() {
+    public int sweepTemporaryFiles(Duration olderThan) {
         if (!Files.isDirectory(inbox)) {
             return 0;
         }
         int removed = 0;
-        try (Stream<Path> files = Files.find(inbox, Integer.MAX_VALUE, FileTarget::isTemporary)) {
+        FileTime cutoff = FileTime.from(Instant.now().minus(olderThan));
+        try (Stream<Path> files = Files.find(inbox, Integer.MAX_VALUE, (p, attrs) -> isTemporary(p, attrs)
+                && attrs.lastModifiedTime().compareTo(cutoff) <= 0)) {
             for (Path p : (Iterable<Path>) files::iterator) {
                 if (!Files.exists(progressFileOf(p))) {
                     Files.deleteIfExists(p);

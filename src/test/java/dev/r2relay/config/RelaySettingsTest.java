@@ -343,6 +343,63 @@ class RelaySettingsTest {
                     .hasMessageContaining("'5s'");
         }
 
+        @ParameterizedTest
+        @ValueSource(strings = {"jdbc:mysql://db:3306/relay", "jdbc:h2:tcp://db/relay"})
+        void aJdbcUrlOfAnotherDatabaseIsRefusedNamingTheSetting(String url) {
+            props.put("relay.state", url);
+
+            assertThatThrownBy(RelaySettingsTest.this::settings)
+                    .isInstanceOf(SettingsException.class)
+                    .hasMessageContaining("relay.state (RELAY_STATE)")
+                    .hasMessageContaining("must name PostgreSQL");
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"jdbc:postgresql://db:5432/relay?user=relay&password=hunter22",
+                "jdbc:postgresql://relay:hunter22@db:5432/relay"})
+        void credentialsInTheJdbcUrlAreRefusedWithoutEchoingThem(String url) {
+            props.put("relay.state", url);
+
+            assertThatThrownBy(RelaySettingsTest.this::settings)
+                    .isInstanceOf(SettingsException.class)
+                    .hasMessageContaining("relay.state.username (RELAY_STATE_USERNAME)")
+                    .hasMessageNotContaining("hunter22");
+        }
+
+        @Test
+        void aPostgresUrlGivesASharedStateAndKeepsLocalFilesInTheirOwnFolder() {
+            props.put("relay.state", "jdbc:postgresql://db.example:5433/relay?currentSchema=r2");
+            props.put("relay.state.username", "relay");
+            props.put("relay.state.password", "pw");
+            props.put("relay.local-state", "/var/lib/r2-relay");
+
+            RelaySettings s = settings();
+            assertThat(s.sharedState()).isTrue();
+            assertThat(s.localState()).isEqualTo(java.nio.file.Path.of("/var/lib/r2-relay"));
+            assertThat(s.toString()).doesNotContain("pw");
+            assertThat(dev.r2relay.state.StateStores.describePostgres(s.state()))
+                    .isEqualTo("PostgreSQL db.example:5433/relay (schema r2)");
+        }
+
+        @Test
+        void databaseCredentialsWithAFolderStateAreRefused() {
+            props.put("relay.state", "data/");
+            props.put("relay.state.username", "relay");
+
+            assertThatThrownBy(RelaySettingsTest.this::settings)
+                    .isInstanceOf(SettingsException.class)
+                    .hasMessageContaining("apply to a PostgreSQL store only");
+        }
+
+        @Test
+        void aClaimLeaseUnderOneSecondIsRefused() {
+            props.put("relay.claim-lease", "500");
+
+            assertThatThrownBy(RelaySettingsTest.this::settings)
+                    .isInstanceOf(SettingsException.class)
+                    .hasMessageContaining("relay.claim-lease (RELAY_CLAIM_LEASE)");
+        }
+
         @Test
         void negativeEmbeddedPortIsRefusedButZeroMeansAnyPort() {
             props.put("relay.embedded.port", "0");
