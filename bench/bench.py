@@ -683,7 +683,7 @@ def main():
     p.add_argument("--c-size", type=parse_size)
     p.add_argument("--d-count", type=int)
     p.add_argument("--d-size", type=parse_size, default=64)
-    p.add_argument("--relay-concurrency", type=int, default=8)
+    p.add_argument("--relay-concurrency", type=int, default=16)
     p.add_argument("--raw-concurrency", type=int, default=16)
     p.add_argument("--multipart-threshold", type=parse_size, default=64 * MIB)
     p.add_argument("--part-size", type=parse_size, default=16 * MIB)

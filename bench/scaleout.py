@@ -140,7 +140,7 @@ def main():
     p.add_argument("--size", type=bench.parse_size, default=4 * bench.KIB)
     p.add_argument("--instances", default="1,2,3")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--coordination-objects", type=int, default=5000)
     p.add_argument("--timeout", type=int, default=900, help="seconds one run may take")
     p.add_argument("--pg-host", default="127.0.0.1")

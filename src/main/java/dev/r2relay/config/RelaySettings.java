@@ -94,7 +94,7 @@ public final class RelaySettings {
         this.instanceName = in.get("relay.instance-name").orElseGet(RelaySettings::hostName);
         this.claimLease = Duration.ofMillis(in.positiveLong("relay.claim-lease", 30_000));
         this.pollInterval = in.positiveLong("relay.poll-interval", 5000);
-        this.concurrency = (int) in.positiveLong("relay.concurrency", 8);
+        this.concurrency = (int) in.positiveLong("relay.concurrency", 16);
         this.multipartThreshold = in.positiveLong("relay.multipart-threshold", 64L << 20);
         this.partSize = in.positiveLong("relay.part-size", 16L << 20);
         this.partConcurrency = (int) in.positiveLong("relay.part-concurrency", 4);
