@@ -59,6 +59,8 @@ public final class DeliveryClaims {
         String etag = m.getHeader(RelayHeaders.ETAG, String.class);
         Claim claim = claims.claim(bucket, key, etag);
         if (!claim.won()) {
+            // not pending here: the holder delivers it (and counts it in its own lag)
+            inFlight.settled(bucket, key);
             metrics.claim("held");
             LOG.debug("{}/{} is being delivered by {}; not here", bucket, key, claim.otherOwner());
             return Outcome.HELD;

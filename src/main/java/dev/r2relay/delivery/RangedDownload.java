@@ -44,6 +44,8 @@ public final class RangedDownload {
     static final String PROGRESS_SUFFIX = ".r2relay-parts";
     private static final Logger LOG = LoggerFactory.getLogger(RangedDownload.class);
     private static final int BUFFER = 256 * 1024;
+    /** Written parts are forced to disk together once they hold this much (or an eighth of the object). */
+    private static final long SYNC_EVERY = 64L << 20;
     private static final AtomicInteger THREADS = new AtomicInteger();
 
     private final S3Client s3;
@@ -136,8 +138,7 @@ public final class RangedDownload {
                     long start = index * partSize;
                     long end = Math.min(size, start + partSize) - 1;
                     fetchRange(bucket, key, etag, start, end, out, folder);
-                    out.force(false);
-                    progress.markDone(index);
+                    progress.written(index, end - start + 1, out);
                     return null;
                 }));
             }
@@ -243,13 +244,17 @@ public final class RangedDownload {
         private final String header;
         private final BitSet done;
         private final int parts;
+        private final long syncEvery;
+        private final BitSet unsynced = new BitSet();
+        private long unsyncedBytes;
         private boolean abandoned;
 
-        private Progress(Path file, String header, BitSet done, int parts) {
+        private Progress(Path file, String header, BitSet done, int parts, long syncEvery) {
             this.file = file;
             this.header = header;
             this.done = done;
             this.parts = parts;
+            this.syncEvery = syncEvery;
         }
 
         static Progress load(Path file, String etag, long size, long partSize, int parts) throws IOException {
@@ -263,7 +268,8 @@ public final class RangedDownload {
                     }
                 }
             }
-            return new Progress(file, header, done, parts);
+            // a resume loses at most about an eighth of the object, and at most 64 MiB beyond one part
+            return new Progress(file, header, done, parts, Math.max(partSize, Math.min(SYNC_EVERY, size / 8)));
         }
 
         /** From now on nothing is written: a part still in flight must not bring the file back. */
@@ -271,11 +277,36 @@ public final class RangedDownload {
             abandoned = true;
         }
 
-        synchronized void markDone(int part) throws IOException {
+        /**
+         * A part's bytes are in the file, not yet on disk. Parts are forced to disk in groups of at
+         * least {@link #syncEvery} bytes (one force for many parts: each force stalls the other
+         * parts' writes), and marked done only once a force that began after they were written has
+         * returned; a part not yet marked is fetched again by a resumed download.
+         */
+        void written(int part, long bytes, FileChannel out) throws IOException {
+            BitSet durable;
+            synchronized (this) {
+                if (abandoned) {
+                    return;
+                }
+                unsynced.set(part);
+                unsyncedBytes += bytes;
+                if (unsyncedBytes < syncEvery && unsynced.cardinality() + done.cardinality() < parts) {
+                    return;
+                }
+                durable = (BitSet) unsynced.clone();
+                unsynced.clear();
+                unsyncedBytes = 0;
+            }
+            out.force(false);
+            markDone(durable);
+        }
+
+        private synchronized void markDone(BitSet durable) throws IOException {
             if (abandoned) {
                 return;
             }
-            done.set(part);
+            done.or(durable);
             StringBuilder bits = new StringBuilder(parts);
             for (int i = 0; i < parts; i++) {
                 bits.append(done.get(i) ? '1' : '0');

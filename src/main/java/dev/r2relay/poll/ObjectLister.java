@@ -13,6 +13,10 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -37,6 +41,11 @@ public final class ObjectLister {
     private final boolean incremental;
     private final EndpointStatus endpointStatus;
     private final boolean shuffle;
+    private final Executor prefetch = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "relay-list-ahead");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
      * With {@code incremental}, for buckets whose new keys always sort after the old ones
@@ -85,6 +94,7 @@ public final class ObjectLister {
         private boolean completed;
         private String continuation;
         private String startAfter = cursor.start();
+        private CompletableFuture<ListObjectsV2Response> ahead;
         private boolean lastPage;
         private int pages;
         private int listed;
@@ -126,28 +136,55 @@ public final class ObjectLister {
         }
 
         private void nextPage() {
+            ListObjectsV2Response page = ahead != null ? await(ahead) : list(continuation, startAfter);
+            ahead = null;
+            String lastKey = page.contents().isEmpty() ? null : page.contents().get(page.contents().size() - 1).key();
+            // a truncated page without a token (seen on some servers) continues after its last key
+            continuation = page.nextContinuationToken();
+            startAfter = continuation == null ? lastKey : null;
+            lastPage = !Boolean.TRUE.equals(page.isTruncated()) || (continuation == null && lastKey == null);
+            if (!lastPage) {
+                // the next page is fetched while this one's objects are checked and delivered, so that
+                // deliveries do not stall on a listing (100-300 ms a page on R2, seconds on some servers)
+                String token = continuation;
+                String after = startAfter;
+                ahead = CompletableFuture.supplyAsync(() -> list(token, after), prefetch);
+            }
+            process(page);
+        }
+
+        private ListObjectsV2Response list(String token, String after) {
             ListObjectsV2Request.Builder request = ListObjectsV2Request.builder().bucket(bucket).maxKeys(1000);
             if (!prefix.isEmpty()) {
                 request.prefix(prefix);
             }
-            if (continuation != null) {
-                request.continuationToken(continuation);
-            } else if (startAfter != null) {
-                request.startAfter(startAfter);
+            if (token != null) {
+                request.continuationToken(token);
+            } else if (after != null) {
+                request.startAfter(after);
             }
-            ListObjectsV2Response page;
             try {
-                page = s3.listObjectsV2(request.build());
+                ListObjectsV2Response page = s3.listObjectsV2(request.build());
+                endpointStatus.listed(Instant.now());
+                return page;
             } catch (RuntimeException e) {
                 endpointStatus.failed(Instant.now(), e);
                 throw e;
             }
-            endpointStatus.listed(Instant.now());
+        }
+
+        private static ListObjectsV2Response await(CompletableFuture<ListObjectsV2Response> page) {
+            try {
+                return page.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            }
+        }
+
+        private void process(ListObjectsV2Response page) {
             pages++;
             List<ObjectRef> objects = new ArrayList<>(page.contents().size());
-            String lastKey = null;
             for (S3Object o : page.contents()) {
-                lastKey = o.key();
                 listed++;
                 if (!o.key().endsWith("/")) { // a key ending in '/' is a folder marker, not content
                     objects.add(new ObjectRef(bucket, o.key(), ObjectRef.bareEtag(o.eTag()), o.size(),
@@ -173,10 +210,6 @@ public final class ObjectLister {
                 }
                 marks.offer(o, released);
             }
-            // a truncated page without a token (seen on some servers) continues after its last key
-            continuation = page.nextContinuationToken();
-            startAfter = continuation == null ? lastKey : null;
-            lastPage = !Boolean.TRUE.equals(page.isTruncated()) || (continuation == null && lastKey == null);
             if (lastPage) {
                 marks.drain(released);
                 cursor.save();

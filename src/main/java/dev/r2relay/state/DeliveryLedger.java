@@ -67,46 +67,40 @@ public final class DeliveryLedger implements AutoCloseable {
      * naming the setting when the store cannot be opened or another process holds it.
      */
     public static DeliveryLedger open(String state, String username, String password) {
-        if (StateStores.isJdbcUrl(state)) {
-            String description = StateStores.describePostgres(state);
-            HikariConfig config = poolConfig(state, username == null ? "" : username,
-                    password == null ? "" : password);
+        boolean shared = StateStores.isJdbcUrl(state);
+        String description;
+        HikariConfig config;
+        if (shared) {
+            description = StateStores.describePostgres(state);
+            config = poolConfig(state, username == null ? "" : username, password == null ? "" : password);
             // a database that went away fails a delivery after 10 s rather than holding it for 30
             config.setConnectionTimeout(10_000);
-            HikariDataSource pool;
+        } else {
+            Path folder = Path.of(state).toAbsolutePath().normalize();
             try {
-                pool = new HikariDataSource(config);
-            } catch (RuntimeException e) {
-                throw openFailure(description, e, true);
+                Files.createDirectories(folder);
+            } catch (Exception e) {
+                throw new LedgerException("relay.state (RELAY_STATE): cannot create the state folder " + folder
+                        + ": " + (e instanceof java.nio.file.FileAlreadyExistsException ? "a file has that name"
+                        : e.getMessage()), e);
             }
-            DeliveryLedger ledger = new DeliveryLedger(pool, pool, description, true);
-            try {
-                ledger.createSchema();
-            } catch (RuntimeException e) {
-                pool.close();
-                throw e;
-            }
-            return ledger;
+            description = folder.resolve("ledger.mv.db").toString();
+            // WRITE_DELAY=0: a recorded delivery is written out at commit, so a crash loses none
+            config = poolConfig("jdbc:h2:file:" + folder.resolve("ledger") + ";WRITE_DELAY=0", "relay", "");
         }
-        Path folder = Path.of(state).toAbsolutePath().normalize();
-        try {
-            Files.createDirectories(folder);
-        } catch (Exception e) {
-            throw new LedgerException("relay.state (RELAY_STATE): cannot create the state folder " + folder
-                    + ": " + (e instanceof java.nio.file.FileAlreadyExistsException ? "a file has that name"
-                    : e.getMessage()), e);
-        }
-        // WRITE_DELAY=0: a recorded delivery is written out at commit, so a crash loses none
-        String url = "jdbc:h2:file:" + folder.resolve("ledger") + ";WRITE_DELAY=0";
-        String description = folder.resolve("ledger.mv.db").toString();
         HikariDataSource pool;
         try {
-            pool = new HikariDataSource(poolConfig(url, "relay", ""));
+            pool = new HikariDataSource(config);
         } catch (RuntimeException e) {
-            throw openFailure(description, e, false);
+            throw openFailure(description, e, shared);
         }
-        DeliveryLedger ledger = new DeliveryLedger(pool, pool, description, false);
-        ledger.createSchema();
+        DeliveryLedger ledger = new DeliveryLedger(pool, pool, description, shared);
+        try {
+            ledger.createSchema();
+        } catch (RuntimeException e) {
+            pool.close();
+            throw e;
+        }
         return ledger;
     }
 

@@ -40,6 +40,7 @@ final class LeasedClaims implements ObjectClaims {
     private final Duration lease;
     private final ScheduledExecutorService renewer;
     private volatile boolean renewalFailing;
+    private volatile boolean closed;
 
     LeasedClaims(DataSource dataSource, String description, String owner, Duration lease) {
         this.dataSource = dataSource;
@@ -115,7 +116,7 @@ final class LeasedClaims implements ObjectClaims {
                     description, e.getMessage(), lease.toMillis());
             return;
         }
-        if (released == 0) {
+        if (released == 0 && !closed) { // after close, every claim was released already
             LOG.warn("the claim on {}/{} ran out before its delivery ended (lease {} ms, renewals {}): another"
                     + " instance may have delivered it too, with the same identity", bucket, key, lease.toMillis(),
                     renewalFailing ? "failing" : "working");
@@ -151,6 +152,7 @@ final class LeasedClaims implements ObjectClaims {
 
     @Override
     public void close() {
+        closed = true;
         renewer.shutdownNow();
         try (Connection c = dataSource.getConnection();
              PreparedStatement ps = c.prepareStatement("DELETE FROM relay_claim WHERE owner = ?")) {

@@ -3,6 +3,7 @@ package dev.r2relay.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.r2relay.support.PostgresSchema;
 import dev.r2relay.support.RelayProcess;
 import dev.r2relay.support.RelayProcess.Result;
 import dev.r2relay.support.S3Clients;
@@ -44,7 +45,8 @@ class SecretsNeverLeakTest {
     private static final String API_TOKEN = "Tk3-API-TOKEN-VALUE-never-print-0815";
     /** What R2 derives from the token: lowercase hex SHA-256 of its value. */
     private static final String DERIVED = sha256(API_TOKEN);
-    private static final List<String> ALL_SECRETS = List.of(SECRET, WRONG_SECRET, API_TOKEN, DERIVED);
+    private static final String DB_PASSWORD = "Db5-LEDGER-PASSWORD-never-print-2207";
+    private static final List<String> ALL_SECRETS = List.of(SECRET, WRONG_SECRET, API_TOKEN, DERIVED, DB_PASSWORD);
 
     private static S3ProxyServer withSecret;
     private static S3ProxyServer withToken;
@@ -113,6 +115,42 @@ class SecretsNeverLeakTest {
 
         assertThat(r.stderr()).contains("delivered bucket=" + BUCKET + " key=" + KEY);
         assertNoSecretIn(r);
+    }
+
+    @Test
+    void runWithAPostgresLedgerAtDebugLevelPrintsNoDatabasePassword() throws Exception {
+        try (PostgresSchema schema = PostgresSchema.create()) {
+            Map<String, String> env = runEnv(withSecret);
+            env.put("R2_SECRET_KEY", SECRET);
+            env.put("RELAY_STATE", schema.url());
+            env.put("RELAY_STATE_USERNAME", PostgresSchema.USER);
+            env.put("RELAY_STATE_PASSWORD", DB_PASSWORD); // trust authentication ignores it
+            env.put("RELAY_LOCAL_STATE", work.resolve("local").toString());
+            env.put("RELAY_LOG_LEVEL", "DEBUG");
+
+            Result r = runUntilDelivered(env);
+
+            assertThat(r.stderr()).contains("Shared ledger: this instance is");
+            assertNoSecretIn(r);
+        }
+    }
+
+    @Test
+    void aRefusedDatabaseUserFailsTheStartWithoutPrintingThePassword() throws Exception {
+        try (PostgresSchema schema = PostgresSchema.create()) {
+            Map<String, String> env = runEnv(withSecret);
+            env.put("R2_SECRET_KEY", SECRET);
+            env.put("RELAY_STATE", schema.url());
+            env.put("RELAY_STATE_USERNAME", "no_such_relay_user");
+            env.put("RELAY_STATE_PASSWORD", DB_PASSWORD);
+
+            Result r = RelayProcess.in(work).env(env).run(LIMIT, "run", "--once");
+
+            assertThat(r.exitCode()).isEqualTo(2);
+            assertThat(r.stderr()).contains("relay.state (RELAY_STATE): cannot open the ledger PostgreSQL")
+                    .contains("relay.state.username");
+            assertNoSecretIn(r);
+        }
     }
 
     @Test

@@ -100,7 +100,9 @@ class KillNineTest {
         try (InboxWatcher inbox = watchInbox()) {
             Kill kill;
             try (RelayProcess app = start(env(), "run")) {
-                awaitWhileAlive(app, "the second listing page stalls", () -> proxy.stalledNow() == 1);
+                // page two is asked for as soon as page one arrives; page one's deliveries go on meanwhile
+                awaitWhileAlive(app, "the second listing page stalls while page one is delivered",
+                        () -> proxy.stalledNow() == 1 && deliveredFiles() >= 50);
                 kill = kill(app, inbox);
             }
             assertThat(kill.recorded()).as("objects recorded before the kill").hasSizeBetween(1, 1099);

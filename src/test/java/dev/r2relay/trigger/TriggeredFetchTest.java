@@ -3,6 +3,8 @@ package dev.r2relay.trigger;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.r2relay.delivery.DeliveryClaims;
+import dev.r2relay.delivery.RelayHeaders;
 import dev.r2relay.support.RelayApp;
 import dev.r2relay.support.S3ProxyServer;
 import dev.r2relay.support.TestClients;
@@ -11,7 +13,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.apache.camel.CamelExecutionException;
+import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
+import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -144,6 +148,42 @@ class TriggeredFetchTest {
         assertThatThrownBy(() -> trigger.sendBody("direct:fetch-request", "reports/q2.csv"))
                 .isInstanceOf(CamelExecutionException.class);
         assertThat(app.ledger().recordedEtag(bucket, "reports/q2.csv")).isNull();
+
+        // the failed delivery let go of its claim: the trigger's retry delivers it
+        Files.delete(work.resolve("inbox"));
+        trigger.sendBody("direct:fetch-request", "reports/q2.csv");
+        assertThat(Files.readString(work.resolve("inbox/reports/q2.csv"))).isEqualTo("x");
+    }
+
+    @Test
+    void anObjectTriggeredAgainAfterItChangedIsDeliveredAgain() throws Exception {
+        put("daily.csv", "monday");
+        trigger.sendBody("direct:fetch-request", "daily.csv");
+        String tuesday = put("daily.csv", "tuesday");
+        trigger.sendBody("direct:fetch-request", "daily.csv");
+        assertThat(Files.readString(work.resolve("inbox/daily.csv"))).isEqualTo("tuesday");
+        assertThat(app.ledger().recordedEtag(bucket, "daily.csv")).isEqualTo(tuesday);
+    }
+
+    @Test
+    void aTriggerForAnObjectAnotherDeliveryHoldsFailsUntilThatDeliveryEnds() throws Exception {
+        String etag = put("busy/report.pdf", "%PDF");
+        Exchange other = new DefaultExchange(app.camel());
+        other.getMessage().setHeader(RelayHeaders.BUCKET, bucket);
+        other.getMessage().setHeader(RelayHeaders.KEY, "busy/report.pdf");
+        other.getMessage().setHeader(RelayHeaders.ETAG, etag);
+        DeliveryClaims claims = app.camel().getRegistry().lookupByNameAndType("deliveryClaims", DeliveryClaims.class);
+        assertThat(claims.tryClaim(other)).isEqualTo(DeliveryClaims.Outcome.CLAIMED);
+
+        assertThatThrownBy(() -> trigger.sendBody("direct:fetch-request", "busy/report.pdf"))
+                .isInstanceOf(CamelExecutionException.class)
+                .cause().isInstanceOf(ObjectBusyException.class).hasMessageContaining("another delivery of");
+        assertThat(server.getCount(bucket)).as("nothing fetched while the other delivery holds it").isZero();
+
+        // the other delivery ends (without recording it): its claim is released, the retry delivers
+        other.getExchangeExtension().handoverCompletions().forEach(done -> done.onFailure(other));
+        trigger.sendBody("direct:fetch-request", "busy/report.pdf");
+        assertThat(Files.readString(work.resolve("inbox/busy/report.pdf"))).isEqualTo("%PDF");
     }
 
     private String put(String key, String content) {
