@@ -712,7 +712,7 @@ def main():
     signal.signal(signal.SIGINT, stop_running)
     q = ctx.quick
     defaults = dict(rounds=2 if q else 3, a_count=200 if q else 10_000, a_size=4 * KIB, b_count=20 if q else 200,
-                    b_size=MIB, c_size=96 * MIB if q else 2 * GIB, d_count=2_000 if q else 100_000)
+                    b_size=MIB, c_size=96 * MIB if q else 2 * GIB, d_count=2_000 if q else 20_000)
     for k, v in defaults.items():
         if getattr(ctx, k) is None:
             setattr(ctx, k, v)

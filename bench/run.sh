@@ -2,9 +2,10 @@
 # The r2-relay benchmark: r2-relay against rclone, aws s3 sync and a raw GET loop, on a local
 # S3Proxy (filesystem) and moto_server, all on 127.0.0.1. See bench/README.md.
 #
-#   bench/run.sh                  full run (10,000 x 4 KiB, 200 x 1 MiB, 2 GiB, re-poll of 100,000)
+#   bench/run.sh                  full run (10,000 x 4 KiB, 200 x 1 MiB, 2 GiB, re-poll of 20,000; --d-count 100000 for the size)
 #   bench/run.sh --quick          small sizes, one round: checks the benchmark works end to end
 #   bench/run.sh --scaleout [scaleout.py options]  1, 2 and 3 instances on a PostgreSQL ledger
+#   bench/run.sh --startup                      launch to ready, on S3Proxy and on the stand-in
 #   bench/run.sh [--quick] [bench.py options]   e.g. --rounds 5 --cases a,b --servers s3proxy
 #                                               --a-count 5000 --c-size 1G --keep
 #                                               --s3proxy-latency 30 (ms per GET and listing)
@@ -29,6 +30,7 @@ for a in "$@"; do
     --servers=*) servers=${a#--servers=}; args+=("$a") ;;
     --keep) keep=true ;;
     --scaleout) script=scaleout.py; servers=s3proxy ;;
+    --startup) script=startup.py; servers=s3proxy ;;
     -h|--help) sed -n '2,9p' "$0"; python3 "$here/bench.py" --help | sed -n '/^options:/,$p'; exit 0 ;;
     *) args+=("$a") ;;
   esac
