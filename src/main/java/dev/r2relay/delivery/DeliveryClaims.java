@@ -57,6 +57,10 @@ public final class DeliveryClaims {
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
         String key = m.getHeader(RelayHeaders.KEY, String.class);
         String etag = m.getHeader(RelayHeaders.ETAG, String.class);
+        if (ledger.shared() && etag != null && etag.equals(ledger.recordedEtag(bucket, key))) {
+            // another instance settled it since this one listed it: a read, where a claim is a write
+            return settledElsewhere(bucket, key);
+        }
         Claim claim = claims.claim(bucket, key, etag);
         if (!claim.won()) {
             // not pending here: the holder delivers it (and counts it in its own lag)
@@ -67,10 +71,7 @@ public final class DeliveryClaims {
         }
         if (etag != null && etag.equals(ledger.recordedEtag(bucket, key))) {
             claims.release(bucket, key);
-            inFlight.settled(bucket, key);
-            metrics.claim("settled");
-            LOG.debug("{}/{} was settled by another delivery since it was listed", bucket, key);
-            return Outcome.SETTLED;
+            return settledElsewhere(bucket, key);
         }
         if (claim.result() == ObjectClaims.Result.TAKEN_OVER) {
             metrics.claim("taken_over");
@@ -91,5 +92,12 @@ public final class DeliveryClaims {
             }
         });
         return Outcome.CLAIMED;
+    }
+
+    private Outcome settledElsewhere(String bucket, String key) {
+        inFlight.settled(bucket, key);
+        metrics.claim("settled");
+        LOG.debug("{}/{} was settled by another delivery since it was listed", bucket, key);
+        return Outcome.SETTLED;
     }
 }

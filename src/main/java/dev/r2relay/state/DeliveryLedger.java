@@ -47,12 +47,16 @@ public final class DeliveryLedger implements AutoCloseable {
     private final String description;
     private final GroupCommit writes;
     private final boolean shared;
+    /** The shared store's pool settings, from which {@link #claims} makes a pool of its own. */
+    private final HikariConfig config;
 
-    private DeliveryLedger(DataSource dataSource, AutoCloseable closer, String description, boolean shared) {
+    private DeliveryLedger(DataSource dataSource, AutoCloseable closer, String description, HikariConfig config,
+                           boolean shared) {
         this.dataSource = dataSource;
         this.writes = new GroupCommit(this::connection);
         this.closer = closer;
         this.description = description;
+        this.config = config;
         this.shared = shared;
     }
 
@@ -94,7 +98,7 @@ public final class DeliveryLedger implements AutoCloseable {
         } catch (RuntimeException e) {
             throw openFailure(description, e, shared);
         }
-        DeliveryLedger ledger = new DeliveryLedger(pool, pool, description, shared);
+        DeliveryLedger ledger = new DeliveryLedger(pool, pool, description, config, shared);
         try {
             ledger.createSchema();
         } catch (RuntimeException e) {
@@ -199,7 +203,23 @@ public final class DeliveryLedger implements AutoCloseable {
      * process holds.
      */
     public ObjectClaims claims(String owner, java.time.Duration lease) {
-        return shared ? new LeasedClaims(dataSource, description, owner, lease) : new LocalClaims();
+        if (!shared) {
+            return new LocalClaims();
+        }
+        HikariConfig claimsConfig = new HikariConfig();
+        config.copyStateTo(claimsConfig);
+        claimsConfig.setPoolName("relay-claims");
+        claimsConfig.setMaximumPoolSize(8);
+        // a claim lives a lease at most: it need not wait for the disk. A database crash can lose the
+        // last claims taken; the ledger's records, on their own connections, stay synchronous
+        claimsConfig.setConnectionInitSql("SET synchronous_commit TO OFF");
+        HikariDataSource pool;
+        try {
+            pool = new HikariDataSource(claimsConfig);
+        } catch (RuntimeException e) {
+            throw openFailure(description, e, true);
+        }
+        return new LeasedClaims(pool, pool, description, owner, lease);
     }
 
     /** Where the ledger lives, for the start-up summary. */

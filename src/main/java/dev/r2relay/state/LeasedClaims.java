@@ -35,6 +35,7 @@ final class LeasedClaims implements ObjectClaims {
             + " RETURNING taken_from";
 
     private final DataSource dataSource;
+    private final AutoCloseable pool;
     private final String description;
     private final String owner;
     private final Duration lease;
@@ -42,8 +43,10 @@ final class LeasedClaims implements ObjectClaims {
     private volatile boolean renewalFailing;
     private volatile boolean closed;
 
-    LeasedClaims(DataSource dataSource, String description, String owner, Duration lease) {
+    /** Claims through {@code dataSource}, whose {@code pool} they close when they are closed. */
+    LeasedClaims(DataSource dataSource, AutoCloseable pool, String description, String owner, Duration lease) {
         this.dataSource = dataSource;
+        this.pool = pool;
         this.description = description;
         this.owner = owner;
         this.lease = lease;
@@ -164,6 +167,22 @@ final class LeasedClaims implements ObjectClaims {
         } catch (SQLException | RuntimeException e) {
             LOG.warn("cannot release this instance's claims in {}: {}; they end with their lease ({} ms)",
                     description, e.getMessage(), lease.toMillis());
+        }
+        closePool();
+    }
+
+    /** What a killed process leaves: renewals stop, nothing is released. For tests of takeovers. */
+    void abandon() {
+        closed = true;
+        renewer.shutdownNow();
+        closePool();
+    }
+
+    private void closePool() {
+        try {
+            pool.close();
+        } catch (Exception e) {
+            LOG.warn("closing the claims' connections to {} failed: {}", description, e.getMessage());
         }
     }
 }
