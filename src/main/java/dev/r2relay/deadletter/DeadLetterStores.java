@@ -25,7 +25,8 @@ public final class DeadLetterStores {
     }
 
     /**
-     * Opens the folder store {@code spec} names; {@code state} is the local state folder (relay.state or relay.local-state), for the default folder.
+     * Opens the folder store {@code spec} names; {@code state} is the local state folder (relay.state,
+     * or relay.local-state when that is a database), for the default folder.
      * A queue store needs the relay's JMS connection: JmsConfiguration builds it
      * ({@link JmsDeadLetterStore}), as {@link #QUEUE_STORE}.
      */

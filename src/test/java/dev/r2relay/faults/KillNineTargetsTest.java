@@ -29,7 +29,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -98,8 +97,8 @@ class KillNineTargetsTest {
             for (; kills < 3; kills++) {
                 int target = consumer.settledKeys().size() + 10 + random.nextInt(40);
                 try (RelayProcess app = start(env)) {
-                    awaitWhileAlive(app, target + " messages consumed", () -> consumer.settledKeys().size() >= target
-                            || consumer.settledKeys().size() == objects.size());
+                    app.awaitWhileAlive(target + " messages consumed", LIMIT, () ->
+                            consumer.settledKeys().size() >= target || consumer.settledKeys().size() == objects.size());
                     app.kill();
                     duplicatesDropped += count(app.stderrSoFar(), "AMQ222059");
                 }
@@ -111,7 +110,8 @@ class KillNineTargetsTest {
             // everything is sent and recorded: the broker, up again without polling, hands out the rest
             env.put("RELAY_POLL_ENABLED", "false");
             try (RelayProcess broker = start(env)) {
-                awaitWhileAlive(broker, "every object consumed", () -> consumer.settledKeys().size() == objects.size());
+                broker.awaitWhileAlive("every object consumed", LIMIT,
+                        () -> consumer.settledKeys().size() == objects.size());
                 int takenNow = consumer.taken().size();
                 await("no message more").during(Duration.ofSeconds(1)).atMost(LIMIT)
                         .until(() -> consumer.taken().size() == takenNow);
@@ -154,7 +154,8 @@ class KillNineTargetsTest {
         env.put("RELAY_TARGET", "jms");
         env.put("RELAY_JMS_PORT", Integer.toString(port));
         try (RelayProcess app = start(env)) {
-            awaitWhileAlive(app, "three deliveries", () -> count(app.stderrSoFar(), "d.r.delivered - delivered") == 3);
+            app.awaitWhileAlive("three deliveries", LIMIT,
+                    () -> count(app.stderrSoFar(), "d.r.delivered - delivered") == 3);
             app.kill();
         }
         // the state a kill between the broker's accept and the ledger's record leaves: the broker
@@ -162,9 +163,9 @@ class KillNineTargetsTest {
         forget("b.txt");
 
         try (Consumer consumer = new Consumer("tcp://127.0.0.1:" + port); RelayProcess app = start(env)) {
-            awaitWhileAlive(app, "b.txt sent again", () -> app.stderrSoFar().contains("delivered bucket=" + bucket
+            app.awaitWhileAlive("b.txt sent again", LIMIT, () -> app.stderrSoFar().contains("delivered bucket=" + bucket
                     + " key=b.txt "));
-            awaitWhileAlive(app, "every object consumed", () -> consumer.settledKeys().size() == 3);
+            app.awaitWhileAlive("every object consumed", LIMIT, () -> consumer.settledKeys().size() == 3);
             await("no message more").during(Duration.ofSeconds(1)).atMost(LIMIT)
                     .until(() -> consumer.taken().size() == 3);
             Result r = app.stop(LIMIT);
@@ -365,14 +366,6 @@ class KillNineTargetsTest {
         return RelayProcess.in(work.resolve("app")).env(env).start("run");
     }
 
-    private static void awaitWhileAlive(RelayProcess app, String what, Callable<Boolean> condition) {
-        await(what).atMost(LIMIT).pollInterval(Duration.ofMillis(20)).until(() -> {
-            if (!app.isAlive()) {
-                throw new AssertionError("the application ended early:\n" + app.awaitExit(LIMIT));
-            }
-            return condition.call();
-        });
-    }
 
     private static int count(String text, String word) {
         int n = 0;

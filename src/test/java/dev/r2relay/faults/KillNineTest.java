@@ -2,7 +2,6 @@ package dev.r2relay.faults;
 
 import static dev.r2relay.support.FaultProxy.getOf;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.support.FaultProxy;
@@ -28,10 +27,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -53,7 +49,6 @@ import software.amazon.awssdk.services.s3.S3Client;
 class KillNineTest {
 
     private static final Duration LIMIT = Duration.ofSeconds(120);
-    private static final Pattern DELIVERED = Pattern.compile("d\\.r\\.delivered - delivered bucket=\\S+ key=(\\S+) ");
     private static final int KIB = 1024;
     private static S3ProxyServer server;
     private static S3Client s3;
@@ -101,7 +96,7 @@ class KillNineTest {
             Kill kill;
             try (RelayProcess app = start(env(), "run")) {
                 // page two is asked for as soon as page one arrives; page one's deliveries go on meanwhile
-                awaitWhileAlive(app, "the second listing page stalls while page one is delivered",
+                app.awaitWhileAlive("the second listing page stalls while page one is delivered", LIMIT,
                         () -> proxy.stalledNow() == 1 && deliveredFiles() >= 50);
                 kill = kill(app, inbox);
             }
@@ -122,8 +117,8 @@ class KillNineTest {
         try (InboxWatcher inbox = watchInbox()) {
             Kill kill;
             try (RelayProcess app = start(env(), "run")) {
-                awaitWhileAlive(app, "the body stalls", () -> proxy.stalledNow() == 1);
-                awaitWhileAlive(app, "1 MiB in the temporary file", () -> temporaryBytes() >= KIB * KIB);
+                app.awaitWhileAlive("the body stalls", LIMIT, () -> proxy.stalledNow() == 1);
+                app.awaitWhileAlive("1 MiB in the temporary file", LIMIT, () -> temporaryBytes() >= KIB * KIB);
                 kill = kill(app, inbox);
             }
             assertThat(kill.temporaryFiles()).as("the kill came mid-download").hasSize(1);
@@ -151,7 +146,7 @@ class KillNineTest {
         try (InboxWatcher inbox = watchInbox()) {
             Kill kill;
             try (RelayProcess app = start(env, "run")) {
-                awaitWhileAlive(app, "the seventh range stalls", () -> proxy.stalledNow() == 1);
+                app.awaitWhileAlive("the seventh range stalls", LIMIT, () -> proxy.stalledNow() == 1);
                 kill = kill(app, inbox);
             }
             assertThat(kill.temporaryFiles()).as("the part file and its progress file")
@@ -189,7 +184,7 @@ class KillNineTest {
                 proxy.inject(getOf(held), 1, Fault.stallAfter(KIB));
                 int target = deliveredFiles() + 5 + random.nextInt(40);
                 try (RelayProcess app = start(env, "run")) {
-                    awaitWhileAlive(app, target + " files delivered while " + held + " is held", () ->
+                    app.awaitWhileAlive(target + " files delivered while " + held + " is held", LIMIT, () ->
                             proxy.stalledNow() == 1 && temporaryBytes() > 0
                                     && (deliveredFiles() >= target || deliveredFiles() == objects.size() - 1));
                     Kill kill = kill(app, inbox);
@@ -288,7 +283,7 @@ class KillNineTest {
             assertThat(work.resolve("inbox").resolve(e.getKey())).as("file of %s", e.getKey())
                     .hasBinaryContent(e.getValue());
         }
-        Map<String, Integer> deliveries = deliveredKeys(last.stderr());
+        Map<String, Integer> deliveries = RelayProcess.deliveredKeys(last.stderr());
         Set<String> expected = new HashSet<>(objects.keySet());
         expected.removeAll(kill.recorded());
         assertThat(deliveries.keySet()).as("objects the last run delivered").isEqualTo(expected);
@@ -329,14 +324,6 @@ class KillNineTest {
         return InboxWatcher.start(work.resolve("inbox"), allowed::get);
     }
 
-    private static void awaitWhileAlive(RelayProcess app, String what, Callable<Boolean> condition) {
-        await(what).atMost(LIMIT).pollInterval(Duration.ofMillis(20)).until(() -> {
-            if (!app.isAlive()) {
-                throw new AssertionError("the application ended early:\n" + app.awaitExit(LIMIT));
-            }
-            return condition.call();
-        });
-    }
 
     private void put(String key, int size, long seed) {
         byte[] data = FaultInjectionTest.random(size, seed);
@@ -344,14 +331,6 @@ class KillNineTest {
         objects.put(key, data);
     }
 
-    private static Map<String, Integer> deliveredKeys(String output) {
-        Map<String, Integer> keys = new TreeMap<>();
-        Matcher m = DELIVERED.matcher(output);
-        while (m.find()) {
-            keys.merge(m.group(1), 1, Integer::sum);
-        }
-        return keys;
-    }
 
     /** Files under final names in the inbox, each with its inode and modification time. */
     private Map<String, Object> fileIdentities() throws IOException {

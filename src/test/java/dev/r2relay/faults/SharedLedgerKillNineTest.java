@@ -1,6 +1,7 @@
 package dev.r2relay.faults;
 
 import static dev.r2relay.support.FaultProxy.anyGet;
+import static dev.r2relay.support.RelayProcess.deliveredKeys;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -55,7 +56,6 @@ class SharedLedgerKillNineTest {
     private static final int CONCURRENCY = 8;
     private static final Duration LEASE = Duration.ofSeconds(3);
     private static final Duration LIMIT = Duration.ofMinutes(4);
-    private static final Pattern DELIVERED = Pattern.compile("d\\.r\\.delivered - delivered bucket=\\S+ key=(\\S+) ");
     private static final Pattern INSTANCE = Pattern.compile("Shared ledger: this instance is (\\S+);");
     private static final Pattern TAKEN_OVER = Pattern.compile("took over \\S+?/(\\S+) from instance (\\S+),");
 
@@ -93,9 +93,10 @@ class SharedLedgerKillNineTest {
              RelayProcess b = instance("b", server.endpoint());
              RelayProcess c = instance("c", server.endpoint())) {
             // once the victim is well under way, every body it reads stalls: its slots fill with claims it holds
-            awaitWhileAlive(victim, "the victim delivered 300 objects", () -> delivered(victim.stderrSoFar()).size() >= 300);
+            victim.awaitWhileAlive("the victim delivered 300 objects", LIMIT,
+                    () -> deliveredKeys(victim.stderrSoFar()).size() >= 300);
             victimsProxy.injectAlways(anyGet(), Fault.stallAfter(512));
-            awaitWhileAlive(victim, "all " + CONCURRENCY + " of the victim's deliveries stalled mid-body",
+            victim.awaitWhileAlive("all " + CONCURRENCY + " of the victim's deliveries stalled mid-body", LIMIT,
                     () -> victimsProxy.stalledNow() == CONCURRENCY);
             String victimId = instanceId(victim.stderrSoFar());
             Set<String> held = claimsHeldBy(victimId);
@@ -103,7 +104,8 @@ class SharedLedgerKillNineTest {
             long killed = System.nanoTime();
             String victimOutput = victim.stderrSoFar();
             assertThat(held).as("claims the victim held when it was killed").hasSize(CONCURRENCY);
-            assertThat(delivered(victimOutput).keySet()).as("objects the victim delivered").doesNotContainAnyElementsOf(held);
+            assertThat(deliveredKeys(victimOutput).keySet()).as("objects the victim delivered")
+                    .doesNotContainAnyElementsOf(held);
 
             await("every object delivered").atMost(LIMIT).pollInterval(Duration.ofMillis(250))
                     .until(() -> count("SELECT COUNT(*) FROM relay_ledger WHERE outcome = 'DELIVERED'") == OBJECTS);
@@ -129,15 +131,17 @@ class SharedLedgerKillNineTest {
             // exactly once: one delivery line per object across the three, one ledger row each, every file whole
             Map<String, Integer> deliveries = new TreeMap<>();
             for (String out : List.of(victimOutput, bOut.stderr(), cOut.stderr())) {
-                delivered(out).forEach((k, n) -> deliveries.merge(k, n, Integer::sum));
+                deliveredKeys(out).forEach((k, n) -> deliveries.merge(k, n, Integer::sum));
             }
             assertThat(deliveries.keySet()).isEqualTo(objects.keySet());
             assertThat(deliveries.values()).as("deliveries per object").allMatch(n -> n == 1);
-            System.out.printf("deliveries: a=%d b=%d c=%d; %d taken over from %s; all delivered %d ms after the kill%n",
-                    delivered(victimOutput).size(), delivered(bOut.stderr()).size(), delivered(cOut.stderr()).size(),
-                    takenOver.size(), victimId, afterKill.toMillis());
-            assertThat(delivered(bOut.stderr())).as("b's share").isNotEmpty();
-            assertThat(delivered(cOut.stderr())).as("c's share").isNotEmpty();
+            Map<String, Integer> byB = deliveredKeys(bOut.stderr());
+            Map<String, Integer> byC = deliveredKeys(cOut.stderr());
+            System.out.printf("deliveries: a=%d b=%d c=%d; %d taken over from %s; all delivered %d ms after the"
+                    + " kill%n", deliveredKeys(victimOutput).size(), byB.size(), byC.size(), takenOver.size(),
+                    victimId, afterKill.toMillis());
+            assertThat(byB).as("b's share").isNotEmpty();
+            assertThat(byC).as("c's share").isNotEmpty();
             assertLedgerHoldsEveryObjectAtItsEtag();
             assertThat(count("SELECT COUNT(*) FROM relay_claim")).as("claims left after the survivors stopped").isZero();
             inbox.sweep();
@@ -229,21 +233,5 @@ class SharedLedgerKillNineTest {
         return m.group(1);
     }
 
-    private static Map<String, Integer> delivered(String output) {
-        Map<String, Integer> keys = new TreeMap<>();
-        Matcher m = DELIVERED.matcher(output);
-        while (m.find()) {
-            keys.merge(m.group(1), 1, Integer::sum);
-        }
-        return keys;
-    }
 
-    private static void awaitWhileAlive(RelayProcess app, String what, java.util.concurrent.Callable<Boolean> until) {
-        await(what).atMost(LIMIT).pollInterval(Duration.ofMillis(20)).until(() -> {
-            if (!app.isAlive()) {
-                throw new AssertionError("the instance ended early:\n" + app.awaitExit(LIMIT));
-            }
-            return until.call();
-        });
-    }
 }

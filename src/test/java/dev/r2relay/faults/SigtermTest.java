@@ -2,7 +2,6 @@ package dev.r2relay.faults;
 
 import static dev.r2relay.support.FaultProxy.getOf;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.support.FaultProxy;
@@ -20,7 +19,6 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -100,7 +98,7 @@ class SigtermTest {
         Result r;
         long stopMs;
         try (RelayProcess app = RelayProcess.in(work).env(env("20")).start("run")) {
-            awaitWhileAlive(app, "the GET is under way", () -> !proxy.served(getOf("finishing.bin")).isEmpty());
+            app.awaitWhileAlive("the GET is under way", LIMIT, () -> !proxy.served(getOf("finishing.bin")).isEmpty());
             long asked = System.nanoTime();
             r = app.stop(LIMIT);
             stopMs = (System.nanoTime() - asked) / 1_000_000;
@@ -125,7 +123,7 @@ class SigtermTest {
         Result r;
         long stopMs;
         try (RelayProcess app = RelayProcess.in(work).env(env).start("run")) {
-            awaitWhileAlive(app, "the body stalls", () -> proxy.stalledNow() == 1);
+            app.awaitWhileAlive("the body stalls", LIMIT, () -> proxy.stalledNow() == 1);
             long asked = System.nanoTime();
             r = app.stop(LIMIT);
             stopMs = (System.nanoTime() - asked) / 1_000_000;
@@ -142,7 +140,8 @@ class SigtermTest {
         assertThat(recordedEtag("stalled.bin")).as("recorded after an abandoned delivery").isNull();
 
         try (RelayProcess app = RelayProcess.in(work).env(env).start("run")) {
-            awaitWhileAlive(app, "delivery at the next start", () -> Files.exists(work.resolve("inbox/stalled.bin")));
+            app.awaitWhileAlive("delivery at the next start", LIMIT,
+                    () -> Files.exists(work.resolve("inbox/stalled.bin")));
             Result second = app.stop(LIMIT);
             assertThat(second.exitCode()).as(second.toString()).isZero();
         }
@@ -161,7 +160,7 @@ class SigtermTest {
             env.put("RELAY_TARGET", "http");
             env.put("RELAY_HTTP_URL", sink.url("/in/{key}"));
             try (RelayProcess app = RelayProcess.in(work).env(env).start("run")) {
-                awaitWhileAlive(app, "the endpoint holds the request", () -> sink.received().size() == 1);
+                app.awaitWhileAlive("the endpoint holds the request", LIMIT, () -> sink.received().size() == 1);
                 long asked = System.nanoTime();
                 r = app.stop(LIMIT);
                 stopMs = (System.nanoTime() - asked) / 1_000_000;
@@ -180,15 +179,6 @@ class SigtermTest {
         }
     }
 
-    /** Waits for {@code condition}; fails at once, with the child's output, if the child ends meanwhile. */
-    private static void awaitWhileAlive(RelayProcess app, String what, Callable<Boolean> condition) {
-        await(what).atMost(LIMIT).until(() -> {
-            if (!app.isAlive()) {
-                throw new AssertionError("the application ended early:\n" + app.awaitExit(LIMIT));
-            }
-            return condition.call();
-        });
-    }
 
     private String recordedEtag(String key) {
         try (DeliveryLedger ledger = DeliveryLedger.open(work.resolve("state").toString())) {

@@ -12,9 +12,14 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.awaitility.Awaitility;
 
 /**
  * The application's main class in a child JVM, as {@code java -jar target/r2-relay.jar} runs it:
@@ -26,6 +31,8 @@ public final class RelayProcess implements AutoCloseable {
     public static final String MAIN_CLASS = "dev.r2relay.cli.R2RelayMain";
     /** Inherited variables with these prefixes could point a child at real buckets: never passed on. */
     private static final List<String> SCRUBBED_PREFIXES = List.of("R2_", "RELAY_", "AWS_", "CAMEL_");
+    /** The INFO line of one delivered object; group 1 is its key. */
+    private static final Pattern DELIVERED = Pattern.compile("d\\.r\\.delivered - delivered bucket=\\S+ key=(\\S+) ");
 
     private final Process process;
     private final Path stdout;
@@ -147,6 +154,29 @@ public final class RelayProcess implements AutoCloseable {
 
     public boolean isAlive() {
         return process.isAlive();
+    }
+
+    /**
+     * Waits for {@code condition} (checked every 20 ms) for at most {@code limit}; fails at once,
+     * with the child's output, if the child ends meanwhile.
+     */
+    public void awaitWhileAlive(String what, Duration limit, Callable<Boolean> condition) {
+        Awaitility.await(what).atMost(limit).pollInterval(Duration.ofMillis(20)).until(() -> {
+            if (!isAlive()) {
+                throw new AssertionError("the application ended early:\n" + awaitExit(limit));
+            }
+            return condition.call();
+        });
+    }
+
+    /** The keys of the "delivered" lines in {@code output}, each with how many times it was delivered. */
+    public static Map<String, Integer> deliveredKeys(String output) {
+        Map<String, Integer> keys = new TreeMap<>();
+        Matcher m = DELIVERED.matcher(output);
+        while (m.find()) {
+            keys.merge(m.group(1), 1, Integer::sum);
+        }
+        return keys;
     }
 
     /** What the child has written to standard error so far. */
