@@ -140,8 +140,10 @@ class SigtermTest {
         assertThat(recordedEtag("stalled.bin")).as("recorded after an abandoned delivery").isNull();
 
         try (RelayProcess app = RelayProcess.in(work).env(env).start("run")) {
-            app.awaitWhileAlive("delivery at the next start", LIMIT,
-                    () -> Files.exists(work.resolve("inbox/stalled.bin")));
+            // its line comes once the file is in place and recorded (a stop between the two would
+            // abandon the record under load, and the start after it would deliver the file again)
+            app.awaitWhileAlive("delivery at the next start", LIMIT, () -> app.stderrSoFar()
+                    .contains("d.r.delivered - delivered bucket=" + bucket + " key=stalled.bin"));
             Result second = app.stop(LIMIT);
             assertThat(second.exitCode()).as(second.toString()).isZero();
         }
