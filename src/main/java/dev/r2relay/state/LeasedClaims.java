@@ -30,7 +30,9 @@ final class LeasedClaims implements ObjectClaims {
             + " (bucket, object_key, etag, owner, claimed_at, expires_at, taken_from)"
             + " VALUES (?, ?, ?, ?, now(), now() + make_interval(secs => ?), NULL)"
             + " ON CONFLICT (bucket, object_key) DO UPDATE SET etag = EXCLUDED.etag, owner = EXCLUDED.owner,"
-            + " claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at, taken_from = c.owner"
+            + " claimed_at = EXCLUDED.claimed_at, expires_at = EXCLUDED.expires_at,"
+            // an instance claiming again what its own lapsed lease held takes nothing over
+            + " taken_from = CASE WHEN c.owner = EXCLUDED.owner THEN NULL ELSE c.owner END"
             + " WHERE c.expires_at <= now()"
             + " RETURNING taken_from";
 

@@ -144,6 +144,17 @@ class LeasedClaimsTest {
     }
 
     @Test
+    void anInstanceClaimingAgainWhatItsOwnLapsedLeaseHeldTakesNothingOver() throws Exception {
+        ObjectClaims b = instance("b", LEASE);
+        assertThat(b.claim("b1", "x", "e")).isEqualTo(new Claim(Result.CLAIMED, null));
+        try (Connection conn = schema.connect(); PreparedStatement ps = conn.prepareStatement(
+                "UPDATE relay_claim SET expires_at = now() - interval '1 second' WHERE owner = 'b'")) {
+            ps.executeUpdate();
+        }
+        assertThat(b.claim("b1", "x", "e")).isEqualTo(new Claim(Result.CLAIMED, null));
+    }
+
+    @Test
     void aCleanStopReleasesEveryClaimTheInstanceStillHolds() throws Exception {
         DeliveryLedger aLedger = DeliveryLedger.open(schema.url(), PostgresSchema.USER, null);
         ObjectClaims a = aLedger.claims("a", Duration.ofMinutes(10));
