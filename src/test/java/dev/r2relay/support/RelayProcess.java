@@ -73,6 +73,7 @@ public final class RelayProcess implements AutoCloseable {
         private final Path workDir;
         private final Map<String, String> env = new LinkedHashMap<>();
         private final Map<String, String> systemProperties = new LinkedHashMap<>();
+        private Path jar;
 
         private Builder(Path workDir) {
             this.workDir = workDir;
@@ -93,17 +94,31 @@ public final class RelayProcess implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Runs the packaged jar as the README does ({@code java -jar target/r2-relay.jar}, no JVM
+         * options), with its own manifest and target/lib, instead of the test class path.
+         */
+        public Builder jar(Path packaged) {
+            this.jar = packaged.toAbsolutePath();
+            return this;
+        }
+
         /** Starts the child; close the result (try-with-resources) so that it never outlives the test. */
         public RelayProcess start(String... args) {
             List<String> command = new ArrayList<>();
             command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-            // a short-lived JVM starts faster without the optimising compiler
-            command.add("-XX:TieredStopAtLevel=1");
-            command.add("-Xmx512m");
             systemProperties.forEach((k, v) -> command.add("-D" + k + "=" + v));
-            command.add("-cp");
-            command.add(applicationClassPath());
-            command.add(MAIN_CLASS);
+            if (jar != null) {
+                command.add("-jar");
+                command.add(jar.toString());
+            } else {
+                // a short-lived JVM starts faster without the optimising compiler
+                command.add("-XX:TieredStopAtLevel=1");
+                command.add("-Xmx512m");
+                command.add("-cp");
+                command.add(applicationClassPath());
+                command.add(MAIN_CLASS);
+            }
             command.addAll(Arrays.asList(args));
             try {
                 Path out = Files.createTempFile("r2relay-stdout-", ".txt");
@@ -230,7 +245,8 @@ public final class RelayProcess implements AutoCloseable {
     }
 
     private String arguments() {
-        return String.join(" ", command.subList(command.indexOf(MAIN_CLASS), command.size()));
+        int from = command.contains("-jar") ? command.indexOf("-jar") : command.indexOf(MAIN_CLASS);
+        return String.join(" ", command.subList(from, command.size()));
     }
 
     private void destroy() {
