@@ -49,6 +49,22 @@ public final class SafeKeyPaths {
         return target;
     }
 
+    /**
+     * Whether every inbox refuses {@code key}, whatever the inbox's own path: the checks of
+     * {@link #resolve} that look at the key alone.
+     */
+    public static boolean refusesAnywhere(String key) {
+        if (unsafeReason(key) != null) {
+            return true;
+        }
+        for (String segment : key.split("/", -1)) {
+            if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static String unsafeReason(String key) {
         if (key.isEmpty()) {
             return "it is empty";

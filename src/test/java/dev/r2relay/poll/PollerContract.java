@@ -141,30 +141,34 @@ public abstract class PollerContract {
 
     /**
      * Documented in SafeKeyPaths: an empty segment has no file of its own, so {@code a//b} is
-     * rejected and {@code a/b} keeps its file, whichever is listed or delivered first.
+     * rejected and {@code a/b} keeps its file, whichever is listed or delivered first; a rejected
+     * {@code x//y} does not make {@code x} a folder.
      */
     @Test
     void keyWithAnEmptySegmentIsRejectedAndTheKeyWithoutItKeepsItsFile() throws Exception {
         String bucket = newBucket("double-slash");
         put(bucket, "a/b", "single");
+        put(bucket, "x", "not a folder");
         String how = putOrStoreDirectly(bucket, "a//b", "double");
+        putOrStoreDirectly(bucket, "x//y", "would make x a folder");
         assumeTrue(listKeys(bucket).contains("a//b"),
                 server().name() + " did not store the key 'a//b' as sent (" + how + "; it holds "
                         + listKeys(bucket) + ")");
 
         try (RelayApp app = start(bucket)) {
-            awaitOutcome(app, bucket, Outcome.DELIVERED, "a/b");
-            awaitOutcome(app, bucket, Outcome.REJECTED, "a//b");
+            awaitOutcome(app, bucket, Outcome.DELIVERED, "a/b", "x");
+            awaitOutcome(app, bucket, Outcome.REJECTED, "a//b", "x//y");
             assertThat(app.ledger().entry(bucket, "a//b").orElseThrow().reason())
                     .contains("empty path segment ('//')");
             awaitMorePolls(app);
             if (server().getCount(bucket) >= 0) {
-                assertThat(server().getCount(bucket)).as("GETs: only a/b").isEqualTo(1);
+                assertThat(server().getCount(bucket)).as("GETs: only a/b and x").isEqualTo(2);
             }
         }
 
-        assertThat(inboxFiles()).containsExactly("a/b");
+        assertThat(inboxFiles()).containsExactly("a/b", "x");
         assertThat(inbox().resolve("a/b")).hasContent("single");
+        assertThat(inbox().resolve("x")).hasContent("not a folder");
     }
 
     @Test
