@@ -61,7 +61,7 @@ public final class R2RelayMain {
               r2.access-key         [R2_ACCESS_KEY]      API token id (or AWS_ACCESS_KEY_ID)
               r2.api-token          [R2_API_TOKEN]       API token value; the secret is its SHA-256
               r2.secret-key         [R2_SECRET_KEY]      S3 secret (or AWS_SECRET_ACCESS_KEY)
-              r2.session-token      [R2_SESSION_TOKEN]   for temporary credentials (or AWS_SESSION_TOKEN)
+              r2.session-token      [R2_SESSION_TOKEN]   temporary credentials (AWS_SESSION_TOKEN: with AWS keys only)
               r2.bucket             [R2_BUCKET]          bucket to read
               r2.prefix             [R2_PREFIX]          only keys under this prefix
               relay.inbox           [RELAY_INBOX]        folder objects land in, default inbox/

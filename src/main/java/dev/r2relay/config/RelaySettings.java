@@ -71,7 +71,8 @@ public final class RelaySettings {
         this.endpointSource = in.endpointSource;
         this.region = in.first("r2.region", "AWS_REGION").orElse("auto");
         Optional<String> token = in.get("r2.api-token");
-        Optional<String> configuredKey = in.first("r2.access-key", "AWS_ACCESS_KEY_ID");
+        Optional<String> r2Key = in.get("r2.access-key");
+        Optional<String> configuredKey = r2Key.or(() -> in.env("AWS_ACCESS_KEY_ID"));
         Optional<String> configuredSecret = in.get("r2.secret-key");
         if (token.isPresent() && configuredSecret.isPresent()) {
             throw new SettingsException("Set either r2.api-token (R2_API_TOKEN) or r2.secret-key"
@@ -82,7 +83,11 @@ public final class RelaySettings {
                 .or(() -> configuredSecret)
                 .or(() -> in.env("AWS_SECRET_ACCESS_KEY"))
                 .orElse(null);
-        this.sessionToken = in.first("r2.session-token", "AWS_SESSION_TOKEN").orElse(null);
+        // AWS_SESSION_TOKEN belongs to AWS_ACCESS_KEY_ID: beside r2.access-key it is most likely
+        // left over from another login, and the keys it would be sent with are not its own
+        this.sessionToken = in.get("r2.session-token")
+                .or(() -> r2Key.isEmpty() ? in.env("AWS_SESSION_TOKEN") : Optional.empty())
+                .orElse(null);
         this.bucket = in.get("r2.bucket").orElse(endpoint.isEmpty() ? "r2-relay-local" : null);
         this.prefix = in.get("r2.prefix").orElse("");
         this.pathStyle = in.bool("r2.path-style", true);

@@ -8,8 +8,8 @@ import java.util.List;
 /**
  * Maps an object key to a path below the inbox, keeping the key's folders, or rejects it. A key
  * never lands outside the inbox: '..' and '.' segments, a leading '/', backslashes, NUL and
- * drive letters are refused, as are segments over the file system's 255-byte name limit.
- * Empty segments ({@code a//b}) collapse, so {@code a//b} and {@code a/b} share one file.
+ * drive letters are refused, as are segments over the file system's 255-byte name limit and
+ * empty segments ({@code a//b}), so that two keys never share one file.
  */
 public final class SafeKeyPaths {
 
@@ -29,9 +29,6 @@ public final class SafeKeyPaths {
         }
         List<String> segments = new ArrayList<>();
         for (String segment : key.split("/", -1)) {
-            if (segment.isEmpty()) {
-                continue;
-            }
             if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
                 throw new RejectedKeyException(key, "a path segment is longer than " + MAX_NAME_BYTES + " bytes");
             }
@@ -52,6 +49,22 @@ public final class SafeKeyPaths {
         return target;
     }
 
+    /**
+     * Whether every inbox refuses {@code key}, whatever the inbox's own path: the checks of
+     * {@link #resolve} that look at the key alone.
+     */
+    public static boolean refusesAnywhere(String key) {
+        if (unsafeReason(key) != null) {
+            return true;
+        }
+        for (String segment : key.split("/", -1)) {
+            if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static String unsafeReason(String key) {
         if (key.isEmpty()) {
             return "it is empty";
@@ -70,6 +83,14 @@ public final class SafeKeyPaths {
         }
         if (key.endsWith("/")) {
             return "it is a folder marker";
+        }
+        // An empty segment is refused, not collapsed: collapsing put a//b and a/b in one file and
+        // the last writer won silently. A stand-in folder name would be clean only if no ordinary
+        // segment could produce it, and every portable name can ('%2F', '(empty)', '_' are all
+        // valid keys); the only usable names no accepted key maps to hold a backslash, which Windows
+        // cannot store. Rejecting is deterministic and keeps the object in the bucket.
+        if (key.contains("//")) {
+            return "an empty path segment ('//') has no file path of its own";
         }
         for (String segment : key.split("/", -1)) {
             if (segment.equals("..")) {

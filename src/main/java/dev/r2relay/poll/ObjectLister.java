@@ -1,5 +1,6 @@
 package dev.r2relay.poll;
 
+import dev.r2relay.delivery.SafeKeyPaths;
 import dev.r2relay.health.EndpointStatus;
 import dev.r2relay.state.DeliveryLedger;
 import dev.r2relay.state.ObjectRef;
@@ -265,6 +266,8 @@ public final class ObjectLister {
      * a file target can give them one outcome whatever the order of delivery. Relies on the
      * listing's order: every key between {@code k} and {@code k + "/"} starts with {@code k} and
      * continues with a character below '/', so a key stays pending only while such keys follow it.
+     * A key no file target can take ({@code a//b}, {@code a/../b}) makes no folder: {@code a} next
+     * to it is an ordinary file.
      */
     static final class FolderMarks {
         private final Deque<ObjectRef> pending = new ArrayDeque<>();
@@ -276,13 +279,13 @@ public final class ObjectLister {
                 String t = top.key();
                 if (key.startsWith(t) && key.length() > t.length()) {
                     char c = key.charAt(t.length());
-                    if (c == '/') {
+                    if (c == '/' && !SafeKeyPaths.refusesAnywhere(key)) {
                         pending.pop();
                         released.add(new ObjectRef(top.bucket(), t, top.etag(), top.size(), top.lastModified(), true));
                         continue;
                     }
-                    if (c < '/') {
-                        break;
+                    if (c <= '/') {
+                        break; // a key that sorts inside t's range, or a refused one, decides nothing
                     }
                 }
                 released.add(pending.pop());

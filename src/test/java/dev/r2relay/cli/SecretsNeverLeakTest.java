@@ -46,7 +46,9 @@ class SecretsNeverLeakTest {
     /** What R2 derives from the token: lowercase hex SHA-256 of its value. */
     private static final String DERIVED = sha256(API_TOKEN);
     private static final String DB_PASSWORD = "Db5-LEDGER-PASSWORD-never-print-2207";
-    private static final List<String> ALL_SECRETS = List.of(SECRET, WRONG_SECRET, API_TOKEN, DERIVED, DB_PASSWORD);
+    private static final String SESSION_TOKEN = "Ss8-SESSION-TOKEN-never-print-3309";
+    private static final List<String> ALL_SECRETS =
+            List.of(SECRET, WRONG_SECRET, API_TOKEN, DERIVED, DB_PASSWORD, SESSION_TOKEN);
 
     private static S3ProxyServer withSecret;
     private static S3ProxyServer withToken;
@@ -157,6 +159,22 @@ class SecretsNeverLeakTest {
     void runWithSecretKeyAtDebugLevelPrintsNoSecret() {
         Map<String, String> env = runEnv(withSecret);
         env.put("R2_SECRET_KEY", SECRET);
+        env.put("AWS_SESSION_TOKEN", SESSION_TOKEN); // stale beside R2 keys: ignored, and not printed
+        env.put("RELAY_LOG_LEVEL", "DEBUG");
+
+        Result r = runUntilDelivered(env);
+
+        assertThat(r.stderr()).contains("delivered bucket=" + BUCKET + " key=" + KEY).contains("DEBUG");
+        assertNoSecretIn(r);
+    }
+
+    @Test
+    void runWithAwsVariablesAndASessionTokenAtDebugLevelPrintsNoSecret() {
+        Map<String, String> env = runEnv(withSecret);
+        env.remove("R2_ACCESS_KEY");
+        env.put("AWS_ACCESS_KEY_ID", ACCESS_KEY);
+        env.put("AWS_SECRET_ACCESS_KEY", SECRET);
+        env.put("AWS_SESSION_TOKEN", SESSION_TOKEN);
         env.put("RELAY_LOG_LEVEL", "DEBUG");
 
         Result r = runUntilDelivered(env);

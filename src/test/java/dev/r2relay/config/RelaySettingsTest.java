@@ -281,6 +281,48 @@ class RelaySettingsTest {
         }
 
         @Test
+        void awsSessionTokenIsIgnoredBesideAnR2AccessKey() {
+            connected();
+            env.put("AWS_SESSION_TOKEN", "stale-aws-session");
+
+            assertThat(settings().sessionToken()).isNull();
+        }
+
+        @Test
+        void awsSessionTokenIsIgnoredBesideAnR2AccessKeyEvenWithTheAwsSecret() {
+            props.put("r2.endpoint", "https://example.test");
+            props.put("r2.bucket", "my-bucket");
+            props.put("r2.access-key", "key-id");
+            env.put("AWS_SECRET_ACCESS_KEY", "aws-secret");
+            env.put("AWS_SESSION_TOKEN", "stale-aws-session");
+
+            assertThat(settings().sessionToken()).isNull();
+        }
+
+        @Test
+        void awsSessionTokenIsIgnoredBesideAnApiToken() {
+            props.put("r2.endpoint", "https://example.test");
+            props.put("r2.bucket", "my-bucket");
+            props.put("r2.access-key", "token-id-123");
+            props.put("r2.api-token", "token-value");
+            env.put("AWS_SESSION_TOKEN", "stale-aws-session");
+
+            assertThat(settings().sessionToken()).isNull();
+        }
+
+        @Test
+        void r2SessionTokenIsTakenWhateverTheAccessKeyCameFrom() {
+            props.put("r2.endpoint", "https://example.test");
+            props.put("r2.bucket", "my-bucket");
+            props.put("r2.session-token", "r2-session");
+            env.put("AWS_ACCESS_KEY_ID", "aws-key-id");
+            env.put("AWS_SECRET_ACCESS_KEY", "aws-secret");
+            env.put("AWS_SESSION_TOKEN", "aws-session");
+
+            assertThat(settings().sessionToken()).isEqualTo("r2-session");
+        }
+
+        @Test
         void blankValuesCountAsUnset() {
             connected();
             props.put("r2.region", "  ");

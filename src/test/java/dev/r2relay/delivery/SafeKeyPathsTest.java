@@ -96,12 +96,20 @@ class SafeKeyPathsTest {
                 .hasMessageContaining("255 bytes");
     }
 
-    @Test
-    void collapsesEmptySegmentsSoThatDoubleSlashesShareOneFile() {
-        Path expected = inbox.resolve("a").resolve("b").resolve("c.txt");
+    @ParameterizedTest
+    @ValueSource(strings = {"a//b", "a//b///c.txt", "a/b//c.txt", "dir//file.txt"})
+    void refusesEmptySegmentsRatherThanCollapsingThem(String key) {
+        assertThatThrownBy(() -> SafeKeyPaths.resolve(inbox, key))
+                .isInstanceOf(RejectedKeyException.class)
+                .hasMessageContaining("empty path segment ('//')");
+    }
 
-        assertThat(SafeKeyPaths.resolve(inbox, "a//b///c.txt")).isEqualTo(expected);
-        assertThat(SafeKeyPaths.resolve(inbox, "a/b/c.txt")).isEqualTo(expected);
+    @Test
+    void keyWithAnEmptySegmentNeverTakesTheFileOfTheKeyWithout() {
+        assertThat(SafeKeyPaths.resolve(inbox, "a/b")).isEqualTo(inbox.resolve("a").resolve("b"));
+        assertThatThrownBy(() -> SafeKeyPaths.resolve(inbox, "a//b"))
+                .isInstanceOf(RejectedKeyException.class)
+                .hasMessage("key 'a//b' rejected: an empty path segment ('//') has no file path of its own");
     }
 
     @ParameterizedTest

@@ -37,6 +37,17 @@ class FolderMarksTest {
     }
 
     @Test
+    void aKeyNoFileTargetTakesMakesNoFolderOfTheKeyItContinues() {
+        // a//b, a/../c and a/<300 bytes> are rejected by SafeKeyPaths, so they need no folder a
+        List<String> listing = List.of("a", "a/../c", "a//b", "a/" + "s".repeat(300), "b", "b//c", "b/d");
+        assertThat(listing).isSortedAccordingTo(FolderMarksTest::utf8Order);
+
+        Map<String, Boolean> marks = run(listing);
+
+        assertThat(marks).containsEntry("a", false).containsEntry("b", true).containsEntry("b//c", false);
+    }
+
+    @Test
     void leavesKeysUnmarkedWhenNothingContinuesThem() {
         Map<String, Boolean> marks = run(List.of("a/b", "a/b-1", "a/b.txt", "a/bc", "b"));
 

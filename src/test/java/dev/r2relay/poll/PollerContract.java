@@ -139,24 +139,36 @@ public abstract class PollerContract {
         }
     }
 
-    /** Documented in SafeKeyPaths: empty segments collapse, so {@code a//b} lands at {@code a/b}. */
+    /**
+     * Documented in SafeKeyPaths: an empty segment has no file of its own, so {@code a//b} is
+     * rejected and {@code a/b} keeps its file, whichever is listed or delivered first; a rejected
+     * {@code x//y} does not make {@code x} a folder.
+     */
     @Test
-    void emptyKeySegmentsCollapseIntoOneFolder() throws Exception {
+    void keyWithAnEmptySegmentIsRejectedAndTheKeyWithoutItKeepsItsFile() throws Exception {
         String bucket = newBucket("double-slash");
-        try {
-            put(bucket, "a//b", "double");
-        } catch (SdkException refused) {
-            assumeTrue(false, server().name() + " refused to store the key 'a//b': " + refused.getMessage());
-        }
+        put(bucket, "a/b", "single");
+        put(bucket, "x", "not a folder");
+        String how = putOrStoreDirectly(bucket, "a//b", "double");
+        putOrStoreDirectly(bucket, "x//y", "would make x a folder");
         assumeTrue(listKeys(bucket).contains("a//b"),
-                server().name() + " did not store the key 'a//b' as sent (it holds " + listKeys(bucket) + ")");
+                server().name() + " did not store the key 'a//b' as sent (" + how + "; it holds "
+                        + listKeys(bucket) + ")");
 
         try (RelayApp app = start(bucket)) {
-            awaitOutcome(app, bucket, Outcome.DELIVERED, "a//b");
+            awaitOutcome(app, bucket, Outcome.DELIVERED, "a/b", "x");
+            awaitOutcome(app, bucket, Outcome.REJECTED, "a//b", "x//y");
+            assertThat(app.ledger().entry(bucket, "a//b").orElseThrow().reason())
+                    .contains("empty path segment ('//')");
+            awaitMorePolls(app);
+            if (server().getCount(bucket) >= 0) {
+                assertThat(server().getCount(bucket)).as("GETs: only a/b and x").isEqualTo(2);
+            }
         }
 
-        assertThat(inboxFiles()).containsExactly("a/b");
-        assertThat(inbox().resolve("a/b")).hasContent("double");
+        assertThat(inboxFiles()).containsExactly("a/b", "x");
+        assertThat(inbox().resolve("a/b")).hasContent("single");
+        assertThat(inbox().resolve("x")).hasContent("not a folder");
     }
 
     @Test
@@ -555,6 +567,22 @@ public abstract class PollerContract {
 
     private void put(String bucket, String key, byte[] body) {
         s3.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(body));
+    }
+
+    /**
+     * Puts the object over HTTP or, when the server refuses the key there, through the server's
+     * own means; says which happened.
+     */
+    private String putOrStoreDirectly(String bucket, String key, String body) {
+        try {
+            put(bucket, key, body);
+            return "stored over HTTP";
+        } catch (SdkException refused) {
+            if (server().storeDirectly(bucket, key, body.getBytes(StandardCharsets.UTF_8))) {
+                return "refused over HTTP (" + refused.getMessage() + "), stored directly";
+            }
+            return "refused over HTTP: " + refused.getMessage();
+        }
     }
 
     /**

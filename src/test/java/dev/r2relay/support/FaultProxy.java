@@ -132,6 +132,16 @@ public final class FaultProxy implements AutoCloseable {
         return Request::isGetObject;
     }
 
+    /** DeleteObject requests for one key. */
+    public static Predicate<Request> deleteOf(String key) {
+        return r -> r.method().equals("DELETE") && r.key().equals(key);
+    }
+
+    /** CopyObject requests whose destination is {@code key}: a PUT carrying x-amz-copy-source. */
+    public static Predicate<Request> copyTo(String key) {
+        return r -> r.method().equals("PUT") && r.key().equals(key) && r.header("x-amz-copy-source") != null;
+    }
+
     /** ListObjects requests. */
     public static Predicate<Request> listing() {
         return Request::isListing;
