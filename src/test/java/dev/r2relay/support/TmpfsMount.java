@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A small tmpfs mounted on a test folder, to give the application a real full or read-only file
  * system (ENOSPC, EROFS) rather than a simulated one. Needs the right to mount (root, as on the CI
- * machine); elsewhere the test is skipped with that reason.
+ * machine); elsewhere the test is skipped with that reason, unless R2RELAY_REQUIRE_TMPFS=true (CI),
+ * where it fails.
  */
 public final class TmpfsMount implements AutoCloseable {
 
@@ -27,6 +28,10 @@ public final class TmpfsMount implements AutoCloseable {
     public static TmpfsMount on(Path folder, String options) throws IOException, InterruptedException {
         Files.createDirectories(folder);
         String failure = run("mount", "-t", "tmpfs", "-o", options, "tmpfs", folder.toString());
+        if (failure != null && Boolean.parseBoolean(System.getenv("R2RELAY_REQUIRE_TMPFS"))) {
+            throw new AssertionError("cannot mount a tmpfs here (needs root): " + failure
+                    + " (R2RELAY_REQUIRE_TMPFS=true)");
+        }
         assumeTrue(failure == null, "cannot mount a tmpfs here (needs root): " + failure);
         return new TmpfsMount(folder);
     }
