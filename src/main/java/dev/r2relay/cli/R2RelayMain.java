@@ -2,7 +2,10 @@ package dev.r2relay.cli;
 
 import dev.r2relay.cfqueue.CloudflareQueueConfiguration;
 import dev.r2relay.config.RelayConfiguration;
+import dev.r2relay.config.RelaySettings;
 import dev.r2relay.config.SettingsException;
+import dev.r2relay.config.StepIds;
+import dev.r2relay.config.TargetRoutes;
 import dev.r2relay.deadletter.DeadLetterConfiguration;
 import dev.r2relay.delivery.DeliveryRecorder;
 import dev.r2relay.http.HttpConfiguration;
@@ -24,6 +27,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.main.BaseMainSupport;
 import org.apache.camel.main.Main;
 import org.apache.camel.main.MainListenerSupport;
+import org.apache.camel.model.ModelCamelContext;
 
 /**
  * The command line: {@code run} (the default) starts the routes in routes/, {@code fetch} gets one
@@ -73,7 +77,8 @@ public final class R2RelayMain {
               relay.http-server.enabled [RELAY_HTTP_SERVER_ENABLED] health and metrics over HTTP
                                     on relay.http-server.host:port (default 127.0.0.1:8080; off)
               relay.trigger.http.enabled [RELAY_TRIGGER_HTTP_ENABLED] also serve POST /fetch (off)
-              relay.target          [RELAY_TARGET]       file (default), jms or http
+              relay.target          [RELAY_TARGET]       file (default), jms, http, or NAME for a route
+                                                         from direct:deliver-NAME added in routes/
               relay.jms.url         [RELAY_JMS_URL]      external Artemis broker for JMS (tcp://host:61616);
                                                          empty: the embedded one on relay.jms.port (61616)
               relay.jms.queue       [RELAY_JMS_QUEUE]    queue for relay.target=jms, default r2.objects
@@ -82,7 +87,8 @@ public final class R2RelayMain {
               relay.http.headers.NAME [RELAY_HTTP_HEADERS_NAME] extra request header (value never logged)
               relay.dead-letter     [RELAY_DEAD_LETTER]  dead-letter folder (default data/dead-letters)
                                                          or JMS queue (jms:queue:NAME)
-              relay.trigger.target  [RELAY_TRIGGER_TARGET] where triggered fetches go: file (default), jms, http
+              relay.trigger.target  [RELAY_TRIGGER_TARGET] where triggered fetches go: as relay.target
+                                                         (default file)
               relay.trigger.queue.enabled [RELAY_TRIGGER_QUEUE_ENABLED] fetch on messages on
                                     relay.trigger.queue (default r2.fetch-requests; off)
               relay.trigger.cloudflare-queue.enabled [RELAY_TRIGGER_CLOUDFLARE_QUEUE_ENABLED] pull R2
@@ -210,6 +216,32 @@ public final class R2RelayMain {
         main.configure().addConfiguration(DeadLetterConfiguration.class);
         main.configure().addConfiguration(HttpConfiguration.class);
         main.configure().addConfiguration(CloudflareQueueConfiguration.class);
+        // the routes are loaded but not started: a target no route serves stops the start here
+        main.addMainListener(new MainListenerSupport() {
+            @Override
+            public void afterConfigure(BaseMainSupport support) {
+                CamelContext camel = support.getCamelContext();
+                try {
+                    if (camel instanceof ModelCamelContext model) {
+                        StepIds.scope(model.getRouteDefinitions());
+                    }
+                    TargetRoutes.check(camel, camel.getRegistry().lookupByNameAndType("relaySettings",
+                            RelaySettings.class));
+                } catch (RuntimeException e) {
+                    // camel-main never stops a context that did not start: close what configuring opened
+                    AutoCloseable opened = camel.getRegistry().lookupByNameAndType(RelayConfiguration.RESOURCES,
+                            AutoCloseable.class);
+                    try {
+                        if (opened != null) {
+                            opened.close();
+                        }
+                    } catch (Exception closing) {
+                        e.addSuppressed(closing);
+                    }
+                    throw e;
+                }
+            }
+        });
         // ends run --once from a poll's thread without waiting on that thread
         main.bind(RelayConfiguration.STOP_HOOK, (Runnable) () -> new Thread(main::completed, "relay-stop").start());
         return main;

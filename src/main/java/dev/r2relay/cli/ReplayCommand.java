@@ -155,7 +155,7 @@ final class ReplayCommand {
         RelaySettings settings = registry.lookupByNameAndType("relaySettings", RelaySettings.class);
         DeliveryLedger ledger = registry.lookupByNameAndType("deliveryLedger", DeliveryLedger.class);
         RelayHeaders headers = registry.lookupByNameAndType("relayHeaders", RelayHeaders.class);
-        String route = "direct:deliver-" + camel.resolvePropertyPlaceholders("{{relay.target:file}}").trim();
+        String route = "direct:deliver-" + settings.target();
         int failed = 0;
         try (ProducerTemplate template = camel.createProducerTemplate()) {
             for (DeadLetter letter : letters) {

@@ -54,6 +54,12 @@ public final class RelayConfiguration implements CamelConfiguration {
     /** The registry name of the Micrometer registry (camel-micrometer's name; bound by the launcher). */
     public static final String METER_REGISTRY = "metricsRegistry";
 
+    /**
+     * What the configuration opened (stand-in, clients, ledger, claims), as one AutoCloseable: the
+     * context's stop closes it, and so must a start that fails after the configuration.
+     */
+    public static final String RESOURCES = "relayResources";
+
     private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay");
 
     @Override
@@ -89,9 +95,9 @@ public final class RelayConfiguration implements CamelConfiguration {
             closeNow(e, opened);
             throw e;
         }
-        for (AutoCloseable resource : opened) {
-            closeOnStop(camel, resource);
-        }
+        AutoCloseable closer = closeOnce(opened);
+        camel.getRegistry().bind(RESOURCES, AutoCloseable.class, closer);
+        closeOnStop(camel, closer);
         // the routes compare sizes with relay.multipart-threshold; give them the value in use
         properties.addInitialProperty("relay.multipart-threshold", Long.toString(settings.multipartThreshold()));
         if (properties.resolveProperty("r2.bucket").isEmpty()) {
@@ -234,6 +240,20 @@ public final class RelayConfiguration implements CamelConfiguration {
         }
     }
 
+    /** Closes {@code resources} last opened first, once: on the context's stop or a failed start. */
+    private static AutoCloseable closeOnce(List<AutoCloseable> resources) {
+        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        return () -> {
+            if (closed.compareAndSet(false, true)) {
+                Exception failure = new Exception("closing the relay's resources failed");
+                closeNow(failure, resources);
+                if (failure.getSuppressed().length > 0) {
+                    throw failure;
+                }
+            }
+        };
+    }
+
     private static void closeOnStop(CamelContext camel, AutoCloseable resource) throws Exception {
         camel.addService(new ServiceSupport() {
             @Override
@@ -241,7 +261,10 @@ public final class RelayConfiguration implements CamelConfiguration {
                 try {
                     resource.close();
                 } catch (Exception e) {
-                    LOG.warn("Closing {} failed: {}", resource.getClass().getSimpleName(), e.getMessage());
+                    for (Throwable cause : e.getSuppressed()) {
+                        LOG.warn("Closing the relay's resources: {}: {}", cause.getClass().getSimpleName(),
+                                cause.getMessage());
+                    }
                 }
             }
         }, true, true);

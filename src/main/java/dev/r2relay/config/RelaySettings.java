@@ -117,8 +117,8 @@ public final class RelaySettings {
         this.summaryInterval = in.positiveLong("relay.summary-interval", 60_000);
         this.incremental = in.bool("relay.incremental", false);
         this.exitWhenIdle = in.bool("relay.exit-when-idle", false);
-        this.target = in.get("relay.target").orElse("file");
-        this.triggerTarget = in.get("relay.trigger.target").orElse("file");
+        this.target = in.target("relay.target");
+        this.triggerTarget = in.target("relay.trigger.target");
         this.httpServerEnabled = in.bool("relay.http-server.enabled", false);
         this.httpServerHost = in.get("relay.http-server.host").orElse("127.0.0.1");
         this.httpServerPort = (int) in.nonNegativeLong("relay.http-server.port", 8080);
@@ -436,12 +436,12 @@ public final class RelaySettings {
         return triggerDeleteFiles;
     }
 
-    /** The poller's target: deliveries go to direct:deliver-<target>. */
+    /** The poller's target, lowercase: deliveries go to direct:deliver-<target>. */
     public String target() {
         return target;
     }
 
-    /** The triggers' target: deliveries go to direct:deliver-<trigger target>. */
+    /** The triggers' target, lowercase: deliveries go to direct:deliver-<trigger target>. */
     public String triggerTarget() {
         return triggerTarget;
     }
@@ -583,6 +583,23 @@ public final class RelaySettings {
                 throw invalid(key, value.get(), expected);
             }
             return parsed;
+        }
+
+        /**
+         * A target's name, lowercase (HTTP and http are one target), file by default. Whether a
+         * route delivers to it is known only once the routes are loaded ({@link TargetRoutes}).
+         */
+        String target(String key) {
+            Optional<String> value = get(key);
+            if (value.isEmpty()) {
+                return "file";
+            }
+            String name = value.get().toLowerCase(Locale.ROOT);
+            if (!name.matches("[a-z0-9][a-z0-9_-]{0,99}")) {
+                throw invalid(key, value.get(), "the name of a target route (direct:deliver-<name>): file, jms,"
+                        + " http, or the name of a route you added; letters, digits, '-' and '_'");
+            }
+            return name;
         }
 
         <E extends Enum<E>> E enumValue(String key, E fallback) {

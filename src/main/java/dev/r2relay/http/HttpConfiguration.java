@@ -1,5 +1,6 @@
 package dev.r2relay.http;
 
+import dev.r2relay.config.RelaySettings;
 import dev.r2relay.metrics.RelayMetrics;
 import java.util.LinkedHashSet;
 import java.util.Locale;
@@ -22,12 +23,17 @@ public final class HttpConfiguration implements CamelConfiguration {
     @Override
     public void configure(CamelContext camel) throws Exception {
         PropertiesComponent properties = camel.getPropertiesComponent();
-        boolean inUse = properties.resolveProperty("relay.target").map(t -> t.trim().equalsIgnoreCase("http"))
-                .orElse(false);
+        RelaySettings relay = camel.getRegistry().lookupByNameAndType("relaySettings", RelaySettings.class);
+        if (relay == null) {
+            throw new IllegalStateException("HttpConfiguration must be added after RelayConfiguration");
+        }
+        String inUseBy = "http".equals(relay.target()) ? "relay.target=http" : null;
+        boolean inUse = inUseBy != null;
         Properties configured = properties.loadProperties(k -> k.startsWith(HttpSettings.HEADERS_PREFIX));
         Set<String> headerKeys = new LinkedHashSet<>(HttpSettings.headerKeys(configured));
         headerKeys.addAll(HttpSettings.headerKeys(System.getProperties()));
-        HttpSettings settings = HttpSettings.from(properties::resolveProperty, headerKeys, System.getenv(), inUse);
+        HttpSettings settings = HttpSettings.from(properties::resolveProperty, headerKeys, System.getenv(),
+                inUseBy);
         maskHeaderValues(camel, settings);
 
         var registry = camel.getRegistry();

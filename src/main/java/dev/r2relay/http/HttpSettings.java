@@ -62,15 +62,16 @@ public final class HttpSettings {
     /**
      * Reads the settings. {@code property} resolves one key (placeholders included), {@code
      * headerKeys} lists the {@code relay.http.headers.*} keys configured, {@code env} reads the
-     * environment. {@code required}: the target is in use, so a URL must be set.
+     * environment. {@code requiredBy}: the setting that puts the target in use, so that a URL
+     * must be set (relay.target=http, relay.trigger.target=http), or null.
      */
     public static HttpSettings from(Function<String, Optional<String>> property, Set<String> headerKeys,
-                                    Map<String, String> env, boolean required) {
+                                    Map<String, String> env, String requiredBy) {
         Optional<String> url = get(property, "relay.http.url");
         if (url.isPresent()) {
             validateUrl(url.get());
-        } else if (required) {
-            throw new SettingsException("relay.target=http needs relay.http.url (RELAY_HTTP_URL), for example"
+        } else if (requiredBy != null) {
+            throw new SettingsException(requiredBy + " needs relay.http.url (RELAY_HTTP_URL), for example"
                     + " https://ingest.example.com/objects/" + KEY_PLACEHOLDER);
         }
         String methodName = get(property, "relay.http.method").orElse("POST").toUpperCase(Locale.ROOT);

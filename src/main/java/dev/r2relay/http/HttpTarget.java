@@ -75,13 +75,14 @@ public final class HttpTarget {
         m.setHeader(RelayHeaders.TARGET, withoutQuery(uri.toString()));
     }
 
-    /** Before a GET: a repeated attempt must fetch the version the first attempt sent (If-Match). */
+    /**
+     * Before a GET: a repeated attempt must fetch the version the first attempt sent (If-Match). A
+     * first attempt keeps the pin its caller set: a trigger asks for the version its HEAD found.
+     */
     public void pinVersion(Exchange exchange) {
         String tried = exchange.getProperty(DeadLetters.TRIED_ETAG, String.class);
         if (tried != null) {
             exchange.getMessage().setHeader(AWS2S3Constants.IF_MATCH_CONDITION, "\"" + tried + "\"");
-        } else {
-            exchange.getMessage().removeHeader(AWS2S3Constants.IF_MATCH_CONDITION);
         }
     }
 

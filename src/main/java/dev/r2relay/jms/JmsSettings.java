@@ -42,7 +42,8 @@ public final class JmsSettings {
         boolean targetIsJms = "jms".equals(target);
         boolean queueTrigger = in.apply("relay.trigger.queue.enabled").map(v -> bool("relay.trigger.queue.enabled", v))
                 .orElse(false);
-        boolean triggerTargetIsJms = in.apply("relay.trigger.target").map("jms"::equals).orElse(false);
+        boolean triggerTargetIsJms = in.apply("relay.trigger.target")
+                .map(t -> t.toLowerCase(Locale.ROOT)).map("jms"::equals).orElse(false);
         this.deadLetterQueue = DeadLetterStores.queueName(lookup.apply(DeadLetterStores.KEY).orElse(""));
         boolean needed = targetIsJms || queueTrigger || triggerTargetIsJms || deadLetterQueue.isPresent();
         Optional<String> explicit = in.apply("relay.jms.enabled");

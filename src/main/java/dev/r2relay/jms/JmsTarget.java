@@ -17,6 +17,7 @@ import org.apache.camel.Exchange;
 import org.apache.camel.InvalidPayloadException;
 import org.apache.camel.Message;
 import org.apache.camel.component.aws2.s3.AWS2S3Constants;
+import org.apache.camel.component.jms.JmsConstants;
 import org.apache.camel.component.jms.JmsHeaderFilterStrategy;
 import org.apache.camel.spi.HeaderFilterStrategy;
 import software.amazon.awssdk.http.Abortable;
@@ -123,8 +124,17 @@ public final class JmsTarget {
     }
 
     /** The broker took the message: a later failure of this object is news again. */
-    public void accepted(Exchange exchange) {
-        failures.forget(exchange.getMessage().getHeader(RelayHeaders.IDENTITY, String.class));
+    public void accepted(Exchange exchange) throws jakarta.jms.JMSException {
+        Message m = exchange.getMessage();
+        failures.forget(m.getHeader(RelayHeaders.IDENTITY, String.class));
+        // the queue the route really sent to: a copied route may name another than relay.jms.queue
+        Object produced = m.getHeader(JmsConstants.JMS_DESTINATION_NAME_PRODUCED);
+        String sentTo = produced instanceof jakarta.jms.Queue q ? q.getQueueName()
+                : produced instanceof String name ? name : null;
+        if (sentTo != null) {
+            m.setHeader(RelayHeaders.TARGET, "jms:queue:" + sentTo
+                    + (m.getHeader(CLAIM_CHECK, false, Boolean.class) ? " (claim check)" : ""));
+        }
     }
 
     private void linkTo(Message m, Metadata meta) {

@@ -66,4 +66,21 @@ class R2RelayMainTest {
         assertThat(r.stderr()).contains("relay.poll-interval (RELAY_POLL_INTERVAL)").contains("'-5'");
         assertThat(r.output()).doesNotContainPattern("(?m)^\\s+at [a-z]");
     }
+
+    @Test
+    void aTargetNoRouteServesStopsRunWith2NamingTheSettingAndTheTargetsThereAre() throws IOException {
+        RelayProcess.copyShippedRoutes(work.resolve("routes"));
+
+        Result r = RelayProcess.in(work)
+                .env("RELAY_TARGET", "Archive")
+                .env("RELAY_STATE", work.resolve("state").toString())
+                .env("RELAY_EMBEDDED_PORT", "0")
+                .env("CAMEL_MAIN_DURATIONMAXSECONDS", "20")
+                .run(LIMIT, "run");
+
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+        assertThat(r.stderr()).contains("relay.target (RELAY_TARGET) is 'archive'")
+                .contains("direct:deliver-archive").contains("offers are: file, http (");
+        assertThat(r.output()).doesNotContainPattern("(?m)^\\s+at [a-z]");
+    }
 }

@@ -509,6 +509,34 @@ class RelaySettingsTest {
                     .hasMessageContaining("relay.after-delivery (RELAY_AFTER_DELIVERY)")
                     .hasMessageContaining("keep, delete, move");
         }
+
+        @ParameterizedTest
+        @CsvSource({"relay.target, HTTP, http", "relay.target, ' Jms ', jms",
+                "relay.trigger.target, File, file", "relay.trigger.target, Archive-2, archive-2"})
+        void targetsAreReadInLowercaseWhateverTheCaseWritten(String key, String value, String expected) {
+            props.put(key, value);
+
+            RelaySettings s = settings();
+            assertThat(key.equals("relay.target") ? s.target() : s.triggerTarget()).isEqualTo(expected);
+        }
+
+        @Test
+        void targetsDefaultToFile() {
+            assertThat(settings().target()).isEqualTo("file");
+            assertThat(settings().triggerTarget()).isEqualTo("file");
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"relay.target", "relay.trigger.target"})
+        void aTargetThatCannotNameARouteIsRefusedNamingTheSettingAndTheAcceptedValues(String key) {
+            props.put(key, "file?x=1");
+
+            assertThatThrownBy(RelaySettingsTest.this::settings)
+                    .isInstanceOf(SettingsException.class)
+                    .hasMessageContaining(key + " (" + RelaySettings.envName(key) + ")")
+                    .hasMessageContaining("file, jms, http")
+                    .hasMessageContaining("'file?x=1'");
+        }
     }
 
     @Nested

@@ -16,7 +16,8 @@ class HttpSettingsTest {
     private static HttpSettings read(Map<String, String> props, Map<String, String> env, boolean required) {
         Set<String> headerKeys = new java.util.TreeSet<>();
         props.keySet().stream().filter(k -> k.startsWith(HttpSettings.HEADERS_PREFIX)).forEach(headerKeys::add);
-        return HttpSettings.from(k -> Optional.ofNullable(props.get(k)), headerKeys, env, required);
+        return HttpSettings.from(k -> Optional.ofNullable(props.get(k)), headerKeys, env,
+                required ? "relay.target=http" : null);
     }
 
     private static Map<String, String> url(String url) {
