@@ -10,11 +10,10 @@ import dev.r2relay.state.DeliveryLedger.Outcome;
 import dev.r2relay.support.FaultProxy;
 import dev.r2relay.support.FaultProxy.Fault;
 import dev.r2relay.support.LogCapture;
+import dev.r2relay.support.ProxiedS3;
 import dev.r2relay.support.RamTempDirs;
 import dev.r2relay.support.RelayApp;
 import dev.r2relay.support.RelayHttp;
-import dev.r2relay.support.S3Clients;
-import dev.r2relay.support.S3ProxyServer;
 import dev.r2relay.support.TestObjects;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -24,15 +23,10 @@ import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -44,47 +38,21 @@ class FailedCleanupTest {
 
     private static final Duration WAIT = Duration.ofSeconds(30);
     private static final String KEY = "incoming/report.bin";
-    private static S3ProxyServer server;
-    private static S3Client s3;
+    @RegisterExtension
+    static final ProxiedS3 S3 = new ProxiedS3("cleanup");
 
     @TempDir(factory = RamTempDirs.class)
     Path work;
-    private FaultProxy proxy;
-    private String bucket;
-
-    @BeforeAll
-    static void startServer() {
-        server = new S3ProxyServer();
-        s3 = S3Clients.of(server);
-    }
-
-    @AfterAll
-    static void stopServer() {
-        s3.close();
-        server.close();
-    }
-
-    @BeforeEach
-    void startProxy() throws IOException {
-        proxy = new FaultProxy(server.endpoint());
-        bucket = "cleanup-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
-        server.createBucket(bucket);
-    }
-
-    @AfterEach
-    void stopProxy() {
-        proxy.close();
-    }
 
     @Test
     void aRefusedDeleteIsReportedOnceAndTheObjectIsNotDeliveredAgain() throws Exception {
         byte[] body = put(KEY, 1);
-        proxy.injectAlways(r -> r.method().equals("DELETE"), Fault.accessDenied());
+        S3.proxy().injectAlways(r -> r.method().equals("DELETE"), Fault.accessDenied());
 
         try (LogCapture logs = LogCapture.open();
              RelayApp app = RelayApp.start(settings("relay.after-delivery", "delete"))) {
             assertReportedOnceAndDeliveredOnce(app, logs, body);
-            assertThat(proxy.served(deleteOf(KEY))).as("DELETEs of %s", KEY).hasSize(1);
+            assertThat(S3.proxy().served(deleteOf(KEY))).as("DELETEs of %s", KEY).hasSize(1);
         }
 
         assertThat(keys()).containsExactly(KEY);
@@ -93,13 +61,13 @@ class FailedCleanupTest {
     @Test
     void aRefusedCopyOfAMoveIsReportedOnceAndLeavesTheObjectWhereItWas() throws Exception {
         byte[] body = put(KEY, 2);
-        proxy.injectAlways(copyTo("archived/" + KEY), Fault.accessDenied());
+        S3.proxy().injectAlways(copyTo("archived/" + KEY), Fault.accessDenied());
 
         try (LogCapture logs = LogCapture.open();
              RelayApp app = RelayApp.start(moveSettings())) {
             assertReportedOnceAndDeliveredOnce(app, logs, body);
-            assertThat(proxy.served(copyTo("archived/" + KEY))).as("COPYs").hasSize(1);
-            assertThat(proxy.served(deleteOf(KEY))).as("DELETEs after a failed copy").isEmpty();
+            assertThat(S3.proxy().served(copyTo("archived/" + KEY))).as("COPYs").hasSize(1);
+            assertThat(S3.proxy().served(deleteOf(KEY))).as("DELETEs after a failed copy").isEmpty();
         }
 
         assertThat(keys()).containsExactly(KEY);
@@ -109,17 +77,17 @@ class FailedCleanupTest {
     @Test
     void aRefusedDeleteOfAMoveIsReportedOnceAndLeavesTheObjectInBothPlaces() throws Exception {
         byte[] body = put(KEY, 3);
-        proxy.injectAlways(deleteOf(KEY), Fault.accessDenied());
+        S3.proxy().injectAlways(deleteOf(KEY), Fault.accessDenied());
 
         try (LogCapture logs = LogCapture.open();
              RelayApp app = RelayApp.start(moveSettings())) {
             assertReportedOnceAndDeliveredOnce(app, logs, body);
-            assertThat(proxy.served(copyTo("archived/" + KEY))).as("COPYs").hasSize(1);
-            assertThat(proxy.served(deleteOf(KEY))).as("DELETEs").hasSize(1);
+            assertThat(S3.proxy().served(copyTo("archived/" + KEY))).as("COPYs").hasSize(1);
+            assertThat(S3.proxy().served(deleteOf(KEY))).as("DELETEs").hasSize(1);
         }
 
         assertThat(keys()).containsExactly("archived/" + KEY, KEY);
-        assertThat(s3.getObjectAsBytes(b -> b.bucket(bucket).key("archived/" + KEY)).asByteArray())
+        assertThat(S3.s3().getObjectAsBytes(b -> b.bucket(S3.bucket()).key("archived/" + KEY)).asByteArray())
                 .isEqualTo(body);
     }
 
@@ -129,9 +97,9 @@ class FailedCleanupTest {
      */
     private void assertReportedOnceAndDeliveredOnce(RelayApp app, LogCapture logs, byte[] body)
             throws Exception {
-        String warn = "delivered but not cleaned up bucket=" + bucket + " key=" + KEY + ":";
+        String warn = "delivered but not cleaned up bucket=" + S3.bucket() + " key=" + KEY + ":";
         await("the clean-up failure report").atMost(WAIT).until(() -> !logs.matching("WARN", warn).isEmpty());
-        assertThat(app.ledger().entry(bucket, KEY)).hasValueSatisfying(e ->
+        assertThat(app.ledger().entry(S3.bucket(), KEY)).hasValueSatisfying(e ->
                 assertThat(e.outcome()).isEqualTo(Outcome.DELIVERED));
         Path file = work.resolve("inbox").resolve(KEY);
         assertThat(TestObjects.sha256(Files.readAllBytes(file))).isEqualTo(TestObjects.sha256(body));
@@ -142,17 +110,16 @@ class FailedCleanupTest {
 
         assertThat(logs.matching("WARN", warn)).as("clean-up failure reports").hasSize(1)
                 .allSatisfy(line -> assertThat(line).contains("AccessDenied"));
-        assertThat(logs.matching("INFO", "delivered bucket=" + bucket + " key=" + KEY + " "))
+        assertThat(logs.matching("INFO", "delivered bucket=" + S3.bucket() + " key=" + KEY + " "))
                 .as("delivery lines").hasSize(1);
-        assertThat(proxy.served(getOf(KEY))).as("GETs of %s", KEY).hasSize(1);
+        assertThat(S3.proxy().served(getOf(KEY))).as("GETs of %s", KEY).hasSize(1);
         assertThat(identity(file)).as("the delivered file, not written again").isEqualTo(identity);
         assertThat(app.ledger().count()).isEqualTo(1);
         assertThat(metric(app, "r2relay_cleanup_failures_total")).isEqualTo(1);
     }
 
     private Map<String, String> settings(String... extra) {
-        Map<String, String> p = RelayApp.settingsFor(server, bucket, work);
-        p.put("r2.endpoint", proxy.endpoint().toString());
+        Map<String, String> p = S3.settings(work);
         p.put("r2.prefix", "incoming/");
         for (int i = 0; i < extra.length; i += 2) {
             p.put(extra[i], extra[i + 1]);
@@ -166,12 +133,13 @@ class FailedCleanupTest {
 
     private byte[] put(String key, long seed) {
         byte[] data = FaultInjectionTest.random(64 * 1024, seed);
-        s3.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(data));
+        S3.s3().putObject(b -> b.bucket(S3.bucket()).key(key), RequestBody.fromBytes(data));
         return data;
     }
 
     private List<String> keys() {
-        return s3.listObjectsV2Paginator(b -> b.bucket(bucket)).contents().stream().map(S3Object::key).toList();
+        return S3.s3().listObjectsV2Paginator(b -> b.bucket(S3.bucket())).contents().stream().map(S3Object::key)
+                .toList();
     }
 
     /** Inode, modification time and size: a rewrite changes one of them. */

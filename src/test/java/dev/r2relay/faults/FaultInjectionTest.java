@@ -14,11 +14,10 @@ import dev.r2relay.support.HttpSink;
 import dev.r2relay.jms.JmsTesting;
 import dev.r2relay.jms.JmsTesting.Received;
 import dev.r2relay.support.LogCapture;
+import dev.r2relay.support.ProxiedS3;
 import dev.r2relay.support.RamTempDirs;
 import dev.r2relay.support.RelayApp;
 import dev.r2relay.support.RelayHttp;
-import dev.r2relay.support.S3Clients;
-import dev.r2relay.support.S3ProxyServer;
 import dev.r2relay.support.TestObjects;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -30,18 +29,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Predicate;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 
 /**
@@ -54,47 +49,24 @@ class FaultInjectionTest {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final int KIB = 1024;
-    private static S3ProxyServer server;
-    private static S3Client s3;
+    @RegisterExtension
+    static final ProxiedS3 S3 = new ProxiedS3("faults");
 
     @TempDir(factory = RamTempDirs.class)
     Path work;
-    private FaultProxy proxy;
-    private String bucket;
     private RelayApp app;
-
-    @BeforeAll
-    static void startServer() {
-        server = new S3ProxyServer();
-        s3 = S3Clients.of(server);
-    }
-
-    @AfterAll
-    static void stopServer() {
-        s3.close();
-        server.close();
-    }
-
-    @BeforeEach
-    void startProxy() throws IOException {
-        proxy = new FaultProxy(server.endpoint());
-        bucket = "faults-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
-        server.createBucket(bucket);
-    }
 
     @AfterEach
     void stop() throws Exception {
         if (app != null) {
             app.close();
         }
-        proxy.close();
         assertThat(temporaryFiles()).as("temporary files left in the inbox").isEmpty();
     }
 
     /** The application reading through the proxy; a stall longer than 3 s counts as a broken read. */
     private Map<String, String> settings() {
-        Map<String, String> p = RelayApp.settingsFor(server, bucket, work);
-        p.put("r2.endpoint", proxy.endpoint().toString());
+        Map<String, String> p = S3.settings(work);
         p.put("r2.read-timeout", "3000");
         p.put("r2.max-attempts", "4");
         return p;
@@ -108,7 +80,7 @@ class FaultInjectionTest {
         objects.put("c.bin", put("c.bin", 30 * KIB, 3));
         objects.put("d.bin", put("d.bin", 40 * KIB, 4));
         objects.put("e.bin", put("e.bin", 50 * KIB, 5));
-        proxy.inject(getOf("a.bin"), 1, Fault.internalError())
+        S3.proxy().inject(getOf("a.bin"), 1, Fault.internalError())
                 .inject(getOf("b.bin"), 2, Fault.serviceUnavailable())
                 .inject(getOf("c.bin"), 1, Fault.reset())
                 .inject(getOf("d.bin"), 1, Fault.tooManyRequests(0))
@@ -119,13 +91,13 @@ class FaultInjectionTest {
         app = RelayApp.start(settings());
         awaitDelivered(objects);
 
-        assertThat(proxy.served(getOf("a.bin"))).hasSize(2);
-        assertThat(proxy.served(getOf("b.bin"))).hasSize(3);
-        assertThat(proxy.served(getOf("c.bin"))).hasSize(2);
-        assertThat(proxy.served(getOf("d.bin"))).hasSize(2);
-        assertThat(proxy.served(getOf("e.bin"))).as("a GET never answered, then one after r2.read-timeout")
+        assertThat(S3.proxy().served(getOf("a.bin"))).hasSize(2);
+        assertThat(S3.proxy().served(getOf("b.bin"))).hasSize(3);
+        assertThat(S3.proxy().served(getOf("c.bin"))).hasSize(2);
+        assertThat(S3.proxy().served(getOf("d.bin"))).hasSize(2);
+        assertThat(S3.proxy().served(getOf("e.bin"))).as("a GET never answered, then one after r2.read-timeout")
                 .hasSize(2);
-        assertThat(proxy.faultsInjected()).isEqualTo(8);
+        assertThat(S3.proxy().faultsInjected()).isEqualTo(8);
         RequestCounter counter = counter();
         assertThat(counter.retries("GetObject")).isEqualTo(6);
         assertThat(counter.retries("ListObjectsV2")).isEqualTo(2);
@@ -137,12 +109,12 @@ class FaultInjectionTest {
     @Test
     void aTooManyRequestsAnswerIsRetriedNoSoonerThanItsRetryAfter() throws Exception {
         Map<String, byte[]> objects = Map.of("slow.bin", put("slow.bin", 4 * KIB, 5));
-        proxy.inject(getOf("slow.bin"), 1, Fault.tooManyRequests(1));
+        S3.proxy().inject(getOf("slow.bin"), 1, Fault.tooManyRequests(1));
 
         app = RelayApp.start(settings());
         awaitDelivered(objects);
 
-        List<Served> gets = proxy.served(getOf("slow.bin"));
+        List<Served> gets = S3.proxy().served(getOf("slow.bin"));
         assertThat(gets).hasSize(2);
         long waitedMs = (gets.get(1).request().arrivedNanos() - gets.get(0).request().arrivedNanos()) / 1_000_000;
         assertThat(waitedMs).as("ms between the 429 and the retry").isGreaterThanOrEqualTo(1000);
@@ -160,7 +132,7 @@ class FaultInjectionTest {
         objects.put("long-length.bin", put("long-length.bin", 300 * KIB, 15));
         objects.put("multipart-short-length.bin", putMultipart("multipart-short-length.bin", 2, 16));
         objects.put("multipart-truncated.bin", putMultipart("multipart-truncated.bin", 2, 17));
-        proxy.inject(getOf("reset.bin"), 1, Fault.resetAfter(100 * KIB))
+        S3.proxy().inject(getOf("reset.bin"), 1, Fault.resetAfter(100 * KIB))
                 .inject(getOf("truncated.bin"), 1, Fault.truncateAfter(64 * KIB))
                 .inject(getOf("stalled.bin"), 1, Fault.stallAfter(200 * KIB))
                 .inject(getOf("short-length.bin"), 1, Fault.contentLength(100 * KIB))
@@ -176,16 +148,16 @@ class FaultInjectionTest {
         }
 
         // a Content-Length above the object's size needs no second GET: the expected bytes all came
-        assertThat(proxy.served(getOf("long-length.bin"))).hasSize(1);
+        assertThat(S3.proxy().served(getOf("long-length.bin"))).hasSize(1);
         objects.remove("long-length.bin");
         for (String key : objects.keySet()) {
-            List<Served> gets = proxy.served(getOf(key));
+            List<Served> gets = S3.proxy().served(getOf(key));
             assertThat(gets).as("GETs of %s", key).hasSize(2);
             // the second GET asks only for what is missing, of the same version
             assertThat(gets.get(1).request().range()).as("range of the second GET of %s", key)
                     .startsWith("bytes=").doesNotStartWith("bytes=0-");
             assertThat(gets.get(1).request().header("If-Match")).as("If-Match of the second GET of %s", key)
-                    .isEqualTo("\"" + app.ledger().recordedEtag(bucket, key) + "\"");
+                    .isEqualTo("\"" + app.ledger().recordedEtag(S3.bucket(), key) + "\"");
         }
         assertThat(counter().retries("GetObject")).isEqualTo(objects.size());
         assertThat(metric("r2relay_s3_retries_total", "operation=\"GetObject\"")).isEqualTo(objects.size());
@@ -195,7 +167,7 @@ class FaultInjectionTest {
     void brokenRangesOfALargeObjectAreResumedWithoutFetchingTheWholeObjectAgain() throws Exception {
         int part = 256 * KIB;
         Map<String, byte[]> objects = Map.of("large.bin", put("large.bin", 9 * part - 77, 21));
-        proxy.inject(rangeFrom("large.bin", 2L * part), 1, Fault.truncateAfter(1000))
+        S3.proxy().inject(rangeFrom("large.bin", 2L * part), 1, Fault.truncateAfter(1000))
                 .inject(rangeFrom("large.bin", 4L * part), 1, Fault.stallAfter(100 * KIB))
                 .inject(rangeFrom("large.bin", 7L * part), 1, Fault.resetAfter(10));
         Map<String, String> settings = settings();
@@ -206,7 +178,7 @@ class FaultInjectionTest {
         app = RelayApp.start(settings);
         awaitDelivered(objects);
 
-        List<Served> gets = proxy.served(getOf("large.bin"));
+        List<Served> gets = S3.proxy().served(getOf("large.bin"));
         assertThat(gets).as("nine ranges and three resumes").hasSize(12);
         assertThat(gets).extracting(g -> g.request().range())
                 .contains("bytes=" + (2L * part + 1000) + "-" + (3L * part - 1))
@@ -220,7 +192,7 @@ class FaultInjectionTest {
         Map<String, byte[]> objects = new LinkedHashMap<>();
         objects.put("truncated.bin", put("truncated.bin", 200 * KIB, 31));
         objects.put("multipart-short-length.bin", putMultipart("multipart-short-length.bin", 1, 32));
-        proxy.inject(getOf("truncated.bin"), 1, Fault.truncateAfter(50 * KIB))
+        S3.proxy().inject(getOf("truncated.bin"), 1, Fault.truncateAfter(50 * KIB))
                 .inject(getOf("multipart-short-length.bin"), 1, Fault.contentLength(KIB));
         try (HttpSink sink = new HttpSink()) {
             Map<String, String> settings = settings();
@@ -228,7 +200,7 @@ class FaultInjectionTest {
             settings.put("relay.http.url", sink.url("/in/{key}"));
             app = RelayApp.start(settings);
             await().atMost(WAIT).until(() -> objects.keySet().stream()
-                    .allMatch(k -> app.ledger().recordedEtag(bucket, k) != null));
+                    .allMatch(k -> app.ledger().recordedEtag(S3.bucket(), k) != null));
 
             for (Map.Entry<String, byte[]> e : objects.entrySet()) {
                 assertThat(sink.received()).filteredOn(r -> r.rawPath().equals("/in/" + e.getKey()))
@@ -246,15 +218,15 @@ class FaultInjectionTest {
         Map<String, byte[]> objects = new LinkedHashMap<>();
         objects.put("truncated.bin", put("truncated.bin", 200 * KIB, 41));
         objects.put("multipart-short-length.bin", putMultipart("multipart-short-length.bin", 1, 42));
-        proxy.inject(getOf("truncated.bin"), 1, Fault.resetAfter(50 * KIB))
+        S3.proxy().inject(getOf("truncated.bin"), 1, Fault.resetAfter(50 * KIB))
                 .inject(getOf("multipart-short-length.bin"), 1, Fault.contentLength(KIB));
-        Map<String, String> settings = JmsTesting.jmsSettings(server, bucket, work);
+        Map<String, String> settings = JmsTesting.jmsSettings(S3.server(), S3.bucket(), work);
         settings.putAll(settings());
         settings.put("relay.jms.max-inline-size", Integer.toString(16 * KIB * KIB));
 
         app = RelayApp.start(settings);
         await().atMost(WAIT).until(() -> objects.keySet().stream()
-                .allMatch(k -> app.ledger().recordedEtag(bucket, k) != null));
+                .allMatch(k -> app.ledger().recordedEtag(S3.bucket(), k) != null));
 
         List<Received> received = JmsTesting.consume(JmsTesting.core(JmsTesting.brokerUrl(app)), JmsTesting.QUEUE,
                 objects.size(), WAIT, Duration.ofMillis(500));
@@ -278,20 +250,20 @@ class FaultInjectionTest {
             String key = "soak/object-" + i + ".bin";
             objects.put(key, put(key, 16 * KIB + random.nextInt(48 * KIB), i));
             if (random.nextInt(3) > 0) {
-                proxy.inject(getOf(key), 1, kinds.get(random.nextInt(kinds.size())));
+                S3.proxy().inject(getOf(key), 1, kinds.get(random.nextInt(kinds.size())));
             }
         }
-        proxy.inject(listing(), 1, Fault.internalError()).inject(listing(), 1, Fault.reset());
+        S3.proxy().inject(listing(), 1, Fault.internalError()).inject(listing(), 1, Fault.reset());
 
         try (LogCapture logs = LogCapture.open()) {
             app = RelayApp.start(settings());
             awaitDelivered(objects);
             for (String key : objects.keySet()) {
-                assertThat(logs.matching("INFO", "delivered bucket=" + bucket + " key=" + key + " "))
+                assertThat(logs.matching("INFO", "delivered bucket=" + S3.bucket() + " key=" + key + " "))
                         .as("delivery lines of %s", key).hasSize(1);
             }
         }
-        long faults = proxy.faultsInjected();
+        long faults = S3.proxy().faultsInjected();
         assertThat(faults).isGreaterThan(30);
         assertThat(counter().retries()).isEqualTo(faults);
         assertThat(metric("r2relay_s3_retries_total", "operation=\"GetObject\"")
@@ -307,7 +279,7 @@ class FaultInjectionTest {
             objects.put(key, put(key, 64, 9_000 + i));
         }
         AtomicInteger deliveredWhenAsked = new AtomicInteger(-1);
-        proxy.inject(r -> r.isListing() && r.query().containsKey("continuation-token"), 1,
+        S3.proxy().inject(r -> r.isListing() && r.query().containsKey("continuation-token"), 1,
                 Fault.before("count the deliveries", r -> deliveredWhenAsked.set(app == null ? 0
                         : (int) app.ledger().count())));
 
@@ -324,7 +296,7 @@ class FaultInjectionTest {
     private void awaitDelivered(Map<String, byte[]> objects) {
         await("delivery of " + objects.keySet()).atMost(WAIT).untilAsserted(() -> {
             for (Map.Entry<String, byte[]> e : objects.entrySet()) {
-                assertThat(app.ledger().recordedEtag(bucket, e.getKey())).as("ledger entry of %s", e.getKey())
+                assertThat(app.ledger().recordedEtag(S3.bucket(), e.getKey())).as("ledger entry of %s", e.getKey())
                         .isNotNull();
             }
         });
@@ -358,7 +330,7 @@ class FaultInjectionTest {
 
     private byte[] put(String key, int size, long seed) {
         byte[] data = random(size, seed);
-        s3.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(data));
+        S3.s3().putObject(b -> b.bucket(S3.bucket()).key(key), RequestBody.fromBytes(data));
         return data;
     }
 
@@ -366,20 +338,20 @@ class FaultInjectionTest {
     private byte[] putMultipart(String key, int parts, long seed) {
         int partSize = 5 * KIB * KIB;
         byte[] data = random(parts * partSize + 1000, seed);
-        String upload = s3.createMultipartUpload(b -> b.bucket(bucket).key(key)).uploadId();
+        String upload = S3.s3().createMultipartUpload(b -> b.bucket(S3.bucket()).key(key)).uploadId();
         List<CompletedPart> done = new ArrayList<>();
         for (int i = 0; i <= parts; i++) {
             int from = i * partSize;
             int to = Math.min(data.length, from + partSize);
             int number = i + 1;
             byte[] part = java.util.Arrays.copyOfRange(data, from, to);
-            String etag = s3.uploadPart(b -> b.bucket(bucket).key(key).uploadId(upload).partNumber(number),
+            String etag = S3.s3().uploadPart(b -> b.bucket(S3.bucket()).key(key).uploadId(upload).partNumber(number),
                     RequestBody.fromBytes(part)).eTag();
             done.add(CompletedPart.builder().partNumber(number).eTag(etag).build());
         }
-        s3.completeMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(upload)
+        S3.s3().completeMultipartUpload(b -> b.bucket(S3.bucket()).key(key).uploadId(upload)
                 .multipartUpload(m -> m.parts(done)));
-        String etag = s3.headObject(b -> b.bucket(bucket).key(key)).eTag();
+        String etag = S3.s3().headObject(b -> b.bucket(S3.bucket()).key(key)).eTag();
         assertThat(etag).as("a multipart ETag").contains("-");
         return data;
     }

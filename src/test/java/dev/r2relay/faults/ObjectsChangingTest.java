@@ -9,11 +9,10 @@ import dev.r2relay.support.FaultProxy;
 import dev.r2relay.support.FaultProxy.Fault;
 import dev.r2relay.support.InboxWatcher;
 import dev.r2relay.support.LogCapture;
+import dev.r2relay.support.ProxiedS3;
 import dev.r2relay.support.RamTempDirs;
 import dev.r2relay.support.RelayApp;
 import dev.r2relay.support.RelayHttp;
-import dev.r2relay.support.S3Clients;
-import dev.r2relay.support.S3ProxyServer;
 import dev.r2relay.support.TestObjects;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.io.IOException;
@@ -23,16 +22,12 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * Objects that change in the bucket while r2-relay handles them, at the exact moment a test
@@ -45,46 +40,23 @@ class ObjectsChangingTest {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
     private static final int KIB = 1024;
-    private static S3ProxyServer server;
-    private static S3Client s3;
+    @RegisterExtension
+    static final ProxiedS3 S3 = new ProxiedS3("changing");
 
     @TempDir(factory = RamTempDirs.class)
     Path work;
-    private FaultProxy proxy;
-    private String bucket;
     private RelayApp app;
-
-    @BeforeAll
-    static void startServer() {
-        server = new S3ProxyServer();
-        s3 = S3Clients.of(server);
-    }
-
-    @AfterAll
-    static void stopServer() {
-        s3.close();
-        server.close();
-    }
-
-    @BeforeEach
-    void startProxy() throws IOException {
-        proxy = new FaultProxy(server.endpoint());
-        bucket = "changing-" + Integer.toString(ThreadLocalRandom.current().nextInt(1 << 30), 36);
-        server.createBucket(bucket);
-    }
 
     @AfterEach
     void stop() throws Exception {
         if (app != null) {
             app.close();
         }
-        proxy.close();
         assertThat(temporaryFiles()).as("temporary files left in the inbox").isEmpty();
     }
 
     private Map<String, String> settings() {
-        Map<String, String> p = RelayApp.settingsFor(server, bucket, work);
-        p.put("r2.endpoint", proxy.endpoint().toString());
+        Map<String, String> p = S3.settings(work);
         p.put("r2.read-timeout", "3000");
         p.put("r2.max-attempts", "3");
         return p;
@@ -94,21 +66,21 @@ class ObjectsChangingTest {
     void anObjectDeletedBetweenTheListingAndTheGetIsSkippedWithOneLine() throws Exception {
         byte[] stays = put("stays.txt", 2 * KIB, 1);
         put("gone.txt", 2 * KIB, 2);
-        proxy.inject(getOf("gone.txt"), 1, Fault.before("delete gone.txt",
-                r -> s3.deleteObject(b -> b.bucket(bucket).key("gone.txt"))));
+        S3.proxy().inject(getOf("gone.txt"), 1, Fault.before("delete gone.txt",
+                r -> S3.s3().deleteObject(b -> b.bucket(S3.bucket()).key("gone.txt"))));
 
         try (LogCapture logs = LogCapture.open()) {
             app = RelayApp.start(settings());
-            await().atMost(WAIT).until(() -> app.ledger().recordedEtag(bucket, "stays.txt") != null);
-            await().atMost(WAIT).until(() -> !proxy.served(getOf("gone.txt")).isEmpty());
+            await().atMost(WAIT).until(() -> app.ledger().recordedEtag(S3.bucket(), "stays.txt") != null);
+            await().atMost(WAIT).until(() -> !S3.proxy().served(getOf("gone.txt")).isEmpty());
             awaitPolls(3);
 
             assertThat(logs.matching("gone.txt")).as("lines naming gone.txt").singleElement().satisfies(line ->
-                    assertThat(line).startsWith("WARN").contains("skipped bucket=" + bucket + " key=gone.txt")
+                    assertThat(line).startsWith("WARN").contains("skipped bucket=" + S3.bucket() + " key=gone.txt")
                             .contains("deleted after it was listed").contains("404"));
         }
-        assertThat(proxy.served(getOf("gone.txt"))).as("one GET, answered 404").hasSize(1);
-        assertThat(app.ledger().entry(bucket, "gone.txt")).isEmpty();
+        assertThat(S3.proxy().served(getOf("gone.txt"))).as("one GET, answered 404").hasSize(1);
+        assertThat(app.ledger().entry(S3.bucket(), "gone.txt")).isEmpty();
         assertThat(work.resolve("inbox/gone.txt")).doesNotExist();
         assertThat(work.resolve("inbox/stays.txt")).hasBinaryContent(stays);
         DeliveryRecorder recorder = app.camel().getRegistry().lookupByNameAndType("deliveryRecorder",
@@ -121,23 +93,23 @@ class ObjectsChangingTest {
     void anObjectOverwrittenBetweenTheListingAndTheGetIsDeliveredAsTheNewVersionOnce() throws Exception {
         byte[] first = put("doc.bin", 40 * KIB, 3);
         byte[] second = FaultInjectionTest.random(50 * KIB, 4);
-        proxy.inject(getOf("doc.bin"), 1, Fault.before("overwrite doc.bin", r -> put("doc.bin", second)));
+        S3.proxy().inject(getOf("doc.bin"), 1, Fault.before("overwrite doc.bin", r -> put("doc.bin", second)));
 
         try (InboxWatcher inbox = InboxWatcher.start(work.resolve("inbox"),
                 key -> Set.of(TestObjects.sha256(second)));
              LogCapture logs = LogCapture.open()) {
             app = RelayApp.start(settings());
-            await().atMost(WAIT).until(() -> app.ledger().recordedEtag(bucket, "doc.bin") != null);
+            await().atMost(WAIT).until(() -> app.ledger().recordedEtag(S3.bucket(), "doc.bin") != null);
             awaitPolls(3);
 
             assertThat(inbox.violations()).isEmpty();
             assertThat(inbox.seen()).containsKey("doc.bin");
-            assertThat(logs.matching("INFO", "delivered bucket=" + bucket + " key=doc.bin ")).hasSize(1);
+            assertThat(logs.matching("INFO", "delivered bucket=" + S3.bucket() + " key=doc.bin ")).hasSize(1);
         }
         assertThat(work.resolve("inbox/doc.bin")).hasBinaryContent(second);
-        assertThat(app.ledger().recordedEtag(bucket, "doc.bin")).isEqualTo(TestObjects.md5(second))
+        assertThat(app.ledger().recordedEtag(S3.bucket(), "doc.bin")).isEqualTo(TestObjects.md5(second))
                 .isNotEqualTo(TestObjects.md5(first));
-        assertThat(proxy.served(getOf("doc.bin"))).as("one GET, of the new version").hasSize(1);
+        assertThat(S3.proxy().served(getOf("doc.bin"))).as("one GET, of the new version").hasSize(1);
     }
 
     @Test
@@ -145,7 +117,7 @@ class ObjectsChangingTest {
         put("flow.bin", 300 * KIB, 5);
         byte[] second = FaultInjectionTest.random(200 * KIB, 6);
         // half of the old version arrives, then the object changes and the connection breaks
-        proxy.inject(getOf("flow.bin"), 1, Fault.resetAfter(150 * KIB)
+        S3.proxy().inject(getOf("flow.bin"), 1, Fault.resetAfter(150 * KIB)
                 .then("overwrite flow.bin", r -> put("flow.bin", second)));
 
         try (InboxWatcher inbox = InboxWatcher.start(work.resolve("inbox"),
@@ -153,17 +125,17 @@ class ObjectsChangingTest {
              LogCapture logs = LogCapture.open()) {
             app = RelayApp.start(settings());
             await().atMost(WAIT).until(() -> TestObjects.md5(second).equals(
-                    app.ledger().recordedEtag(bucket, "flow.bin")));
+                    app.ledger().recordedEtag(S3.bucket(), "flow.bin")));
             awaitPolls(2);
 
             assertThat(inbox.violations()).isEmpty();
             assertThat(logs.matching("WARN", "not delivered", "key=flow.bin", "changed while it was being fetched"))
                     .hasSize(1);
-            assertThat(logs.matching("INFO", "delivered bucket=" + bucket + " key=flow.bin ")).hasSize(1);
+            assertThat(logs.matching("INFO", "delivered bucket=" + S3.bucket() + " key=flow.bin ")).hasSize(1);
         }
         assertThat(work.resolve("inbox/flow.bin")).hasBinaryContent(second);
         // the old version's GET, its resume (refused: 412), the new version's GET
-        assertThat(proxy.served(getOf("flow.bin"))).hasSize(3);
+        assertThat(S3.proxy().served(getOf("flow.bin"))).hasSize(3);
     }
 
     @Test
@@ -171,7 +143,8 @@ class ObjectsChangingTest {
         int part = 128 * KIB;
         put("big.bin", 10 * part, 7);
         byte[] second = FaultInjectionTest.random(12 * part + 5, 8);
-        proxy.inject(r -> getOf("big.bin").test(r) && ("bytes=" + 3 * part + "-" + (4 * part - 1)).equals(r.range()),
+        S3.proxy().inject(r -> getOf("big.bin").test(r)
+                        && ("bytes=" + 3 * part + "-" + (4 * part - 1)).equals(r.range()),
                 1, Fault.resetAfter(KIB).then("overwrite big.bin", r -> put("big.bin", second)));
         Map<String, String> settings = settings();
         settings.put("relay.multipart-threshold", Integer.toString(4 * part));
@@ -182,7 +155,7 @@ class ObjectsChangingTest {
                 key -> Set.of(TestObjects.sha256(second)))) {
             app = RelayApp.start(settings);
             await().atMost(WAIT).until(() -> TestObjects.md5(second).equals(
-                    app.ledger().recordedEtag(bucket, "big.bin")));
+                    app.ledger().recordedEtag(S3.bucket(), "big.bin")));
             assertThat(inbox.violations()).isEmpty();
         }
         assertThat(work.resolve("inbox/big.bin")).hasBinaryContent(second);
@@ -208,7 +181,7 @@ class ObjectsChangingTest {
     }
 
     private void put(String key, byte[] data) {
-        s3.putObject(b -> b.bucket(bucket).key(key), RequestBody.fromBytes(data));
+        S3.s3().putObject(b -> b.bucket(S3.bucket()).key(key), RequestBody.fromBytes(data));
     }
 
     private List<Path> temporaryFiles() throws IOException {

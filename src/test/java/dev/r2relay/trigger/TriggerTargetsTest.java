@@ -6,14 +6,12 @@ import static org.awaitility.Awaitility.await;
 
 import dev.r2relay.jms.JmsTesting;
 import dev.r2relay.jms.JmsTesting.Received;
-import dev.r2relay.support.FaultProxy;
 import dev.r2relay.support.FaultProxy.Served;
 import dev.r2relay.support.HttpSink;
 import dev.r2relay.support.LogCapture;
+import dev.r2relay.support.ProxiedS3;
 import dev.r2relay.support.RelayApp;
 import dev.r2relay.support.RelayHttp;
-import dev.r2relay.support.S3ProxyServer;
-import dev.r2relay.support.TestClients;
 import jakarta.jms.Connection;
 import jakarta.jms.MessageProducer;
 import jakarta.jms.Session;
@@ -26,12 +24,10 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.apache.activemq.artemis.jms.client.ActiveMQConnectionFactory;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 import software.amazon.awssdk.core.sync.RequestBody;
-import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * relay.trigger.target sends what triggers fetch to the JMS queue or the HTTP endpoint instead of
@@ -41,29 +37,13 @@ import software.amazon.awssdk.services.s3.S3Client;
 class TriggerTargetsTest {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
-    private static final String BUCKET = "trigger-targets";
     private static final String TRIGGERS = "r2.fetch-requests";
+
+    @RegisterExtension
+    static final ProxiedS3 S3 = new ProxiedS3("trigger-targets");
 
     @TempDir
     Path work;
-    private S3ProxyServer server;
-    private FaultProxy proxy;
-    private S3Client s3;
-
-    @BeforeEach
-    void startServer() throws Exception {
-        server = new S3ProxyServer();
-        server.createBucket(BUCKET);
-        proxy = new FaultProxy(server.endpoint());
-        s3 = TestClients.s3(server);
-    }
-
-    @AfterEach
-    void stopServer() {
-        s3.close();
-        proxy.close();
-        server.close();
-    }
 
     @Test
     void anEventOnTheTriggerQueueNamingAnOlderVersionSendsTheNewerOneToTheJmsTarget() throws Exception {
@@ -88,11 +68,11 @@ class TriggerTargetsTest {
             assertThat(messages).hasSize(1);
             Received m = messages.get(0);
             assertThat(m.bodyText()).isEqualTo("v2, longer\n");
-            assertThat(m.properties()).containsEntry("R2RelayBucket", BUCKET)
+            assertThat(m.properties()).containsEntry("R2RelayBucket", S3.bucket())
                     .containsEntry("R2RelayKey", "events/report.csv").containsEntry("R2RelayETag", newer);
             assertThat(logs.matching("events/report.csv", "names ETag " + older, "newer version " + newer))
                     .hasSize(1);
-            assertThat(app.ledger().recordedEtag(BUCKET, "events/report.csv")).isEqualTo(newer);
+            assertThat(app.ledger().recordedEtag(S3.bucket(), "events/report.csv")).isEqualTo(newer);
         }
         assertOneGetOfVersion("events/report.csv", newer);
         assertThat(work.resolve("inbox")).doesNotExist();
@@ -101,7 +81,7 @@ class TriggerTargetsTest {
     @Test
     void aPostToFetchSendsTheObjectToTheHttpTarget() throws Exception {
         byte[] body = "{\"rows\": 3}".getBytes(StandardCharsets.UTF_8);
-        String etag = s3.putObject(b -> b.bucket(BUCKET).key("in/a b.json").contentType("application/json"),
+        String etag = S3.s3().putObject(b -> b.bucket(S3.bucket()).key("in/a b.json").contentType("application/json"),
                 RequestBody.fromBytes(body)).eTag().replace("\"", "");
         int port = RelayHttp.freePort();
         Map<String, String> settings = RelayHttp.serverOn(settings(), port);
@@ -112,10 +92,10 @@ class TriggerTargetsTest {
             settings.put("relay.http.url", sink.url("/ingest/{key}"));
             try (RelayApp app = RelayApp.start(settings)) {
                 HttpResponse<String> accepted = new RelayHttp(port).post("/fetch",
-                        "{\"bucket\":\"" + BUCKET + "\",\"key\":\"in/a b.json\"}", "application/json");
+                        "{\"bucket\":\"" + S3.bucket() + "\",\"key\":\"in/a b.json\"}", "application/json");
                 assertThat(accepted.statusCode()).as(accepted.body()).isEqualTo(202);
 
-                await().atMost(WAIT).until(() -> app.ledger().recordedEtag(BUCKET, "in/a b.json") != null);
+                await().atMost(WAIT).until(() -> app.ledger().recordedEtag(S3.bucket(), "in/a b.json") != null);
             }
 
             assertThat(sink.received()).hasSize(1);
@@ -133,26 +113,25 @@ class TriggerTargetsTest {
 
     /** The object was downloaded once, with If-Match on the version the trigger checked. */
     private void assertOneGetOfVersion(String key, String etag) {
-        List<Served> gets = proxy.served(getOf(key));
+        List<Served> gets = S3.proxy().served(getOf(key));
         assertThat(gets).as("GETs of %s", key).hasSize(1);
         assertThat(gets.get(0).request().header("If-Match")).isEqualTo("\"" + etag + "\"");
     }
 
     private Map<String, String> settings() {
-        Map<String, String> p = RelayApp.settingsFor(server, BUCKET, work);
-        p.put("r2.endpoint", proxy.endpoint().toString());
+        Map<String, String> p = S3.settings(work);
         p.put("relay.poll.enabled", "false");
         return p;
     }
 
     private String put(String key, String content) {
-        return s3.putObject(b -> b.bucket(BUCKET).key(key), RequestBody.fromString(content, StandardCharsets.UTF_8))
-                .eTag().replace("\"", "");
+        return S3.s3().putObject(b -> b.bucket(S3.bucket()).key(key),
+                RequestBody.fromString(content, StandardCharsets.UTF_8)).eTag().replace("\"", "");
     }
 
     /** An R2 event notification, as R2 sends it to a Cloudflare Queue. */
     private static String event(String key, long size, String etag) {
-        return "{\"account\":\"3f4b7e3dcab231cbfdaa90a6a28bd548\",\"action\":\"PutObject\",\"bucket\":\"" + BUCKET
+        return "{\"account\":\"3f4b7e3dcab231cbfdaa90a6a28bd548\",\"action\":\"PutObject\",\"bucket\":\"" + S3.bucket()
                 + "\",\"object\":{\"key\":\"" + key + "\",\"size\":" + size + ",\"eTag\":\"" + etag + "\"},"
                 + "\"eventTime\":\"2026-12-04T10:00:00.000Z\"}";
     }
