@@ -134,9 +134,11 @@ class TargetRoutesTest {
             assertThat(messages).hasSize(1);
             assertThat(messages.get(0).bodyText()).isEqualTo("audited");
             assertThat(messages.get(0).key()).isEqualTo("audit/a.txt");
-            await().atMost(Duration.ofSeconds(30)).until(() -> app.ledger().recordedEtag(bucket, "audit/a.txt") != null);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> app.ledger().recordedEtag(bucket, "audit/a.txt") != null);
             assertThat(JmsTesting.broker(app).messageCount(JmsTesting.QUEUE)).isZero();
-            await().atMost(Duration.ofSeconds(10)).until(() -> !logs.matching("delivered", "key=audit/a.txt").isEmpty());
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> !logs.matching("delivered", "key=audit/a.txt").isEmpty());
             assertThat(logs.matching("delivered", "key=audit/a.txt").get(0)).contains("target=jms:queue:audit ");
             // the step ids the two routes share are named after their route
             assertThat(app.camel().getProcessor("deliver-audit.send-to-queue")).isNotNull();
