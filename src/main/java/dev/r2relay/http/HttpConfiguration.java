@@ -27,7 +27,8 @@ public final class HttpConfiguration implements CamelConfiguration {
         if (relay == null) {
             throw new IllegalStateException("HttpConfiguration must be added after RelayConfiguration");
         }
-        String inUseBy = "http".equals(relay.target()) ? "relay.target=http" : null;
+        String inUseBy = "http".equals(relay.target()) ? "relay.target=http"
+                : "http".equals(relay.triggerTarget()) ? "relay.trigger.target=http" : null;
         boolean inUse = inUseBy != null;
         Properties configured = properties.loadProperties(k -> k.startsWith(HttpSettings.HEADERS_PREFIX));
         Set<String> headerKeys = new LinkedHashSet<>(HttpSettings.headerKeys(configured));

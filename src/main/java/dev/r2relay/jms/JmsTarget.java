@@ -68,6 +68,7 @@ public final class JmsTarget {
         long size = m.getHeader(RelayHeaders.SIZE, -1L, Long.class);
         boolean link = size < 0 || size > maxInlineSize;
         m.setHeader(CLAIM_CHECK, link);
+        // LIMITATION: until the send, a copied route's failures name relay.jms.queue, not the queue its YAML names
         m.setHeader(RelayHeaders.TARGET, target(link));
     }
 

@@ -77,6 +77,16 @@ class TargetRoutesTest {
     }
 
     @Test
+    void anHttpTriggerTargetWithoutAUrlStopsTheStartNamingBothSettings(TestInfo test) {
+        Map<String, String> settings = settings(test);
+        settings.put("relay.trigger.target", "http");
+
+        SettingsException e = settingsFailure(settings);
+
+        assertThat(e).hasMessageContaining("relay.trigger.target=http needs relay.http.url (RELAY_HTTP_URL)");
+    }
+
+    @Test
     void aTargetInCapitalsDeliversAsInLowercase(TestInfo test) throws Exception {
         Map<String, String> settings = settings(test);
         String bucket = settings.get("r2.bucket");
