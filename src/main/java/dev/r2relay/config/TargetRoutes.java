@@ -10,6 +10,8 @@ import org.apache.camel.model.ProcessorDefinition;
 import org.apache.camel.model.RouteDefinition;
 import org.apache.camel.model.SendDefinition;
 import org.apache.camel.support.DefaultExchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checks, once the routes are loaded, that relay.target and relay.trigger.target each name a
@@ -19,6 +21,7 @@ public final class TargetRoutes {
 
     private static final String PREFIX = "deliver-";
     private static final String RECORD = "bean:deliveryRecorder?method=delivered";
+    private static final Logger LOG = LoggerFactory.getLogger("dev.r2relay");
 
     private TargetRoutes() {
     }
@@ -36,6 +39,11 @@ public final class TargetRoutes {
         for (RouteDefinition route : routes) {
             Optional<String> name = included(camel, route) ? targetOf(camel, route) : Optional.empty();
             if (name.isPresent() && name.get().equals(target)) {
+                if (!records(route.getOutputs())) {
+                    LOG.warn("{} ({}) is '{}', but route '{}' never calls {}: what it delivers is not recorded,"
+                            + " so every poll delivers it again", key, RelaySettings.envName(key), target,
+                            route.getRouteId(), RECORD);
+                }
                 return;
             }
             // a route that never records a delivery (deliver-http-attempt) is a step, not a target

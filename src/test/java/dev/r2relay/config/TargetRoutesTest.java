@@ -87,6 +87,19 @@ class TargetRoutesTest {
     }
 
     @Test
+    void aTargetRouteThatRecordsNothingIsAcceptedWithAWarning(TestInfo test) throws Exception {
+        Map<String, String> settings = settings(test);
+        settings.put("relay.target", "http-attempt");
+        settings.put("relay.http.url", "http://127.0.0.1:9/objects/{key}");
+        settings.put("relay.poll.enabled", "false");
+
+        try (LogCapture logs = LogCapture.open(); RelayApp app = RelayApp.start(settings)) {
+            assertThat(logs.matching("WARN", "relay.target (RELAY_TARGET) is 'http-attempt'",
+                    "route 'deliver-http-attempt' never calls bean:deliveryRecorder?method=delivered")).hasSize(1);
+        }
+    }
+
+    @Test
     void aTargetInCapitalsDeliversAsInLowercase(TestInfo test) throws Exception {
         Map<String, String> settings = settings(test);
         String bucket = settings.get("r2.bucket");
