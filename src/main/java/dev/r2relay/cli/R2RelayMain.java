@@ -7,7 +7,7 @@ import dev.r2relay.config.SettingsException;
 import dev.r2relay.config.StepIds;
 import dev.r2relay.config.TargetRoutes;
 import dev.r2relay.deadletter.DeadLetterConfiguration;
-import dev.r2relay.delivery.DeliveryRecorder;
+import dev.r2relay.metrics.RelayMetrics;
 import dev.r2relay.http.HttpConfiguration;
 import dev.r2relay.jms.JmsConfiguration;
 import dev.r2relay.state.LedgerException;
@@ -175,19 +175,20 @@ public final class R2RelayMain {
             main.addOverrideProperty("relay.poll-count", "1");
         }
         // taken once started: when run returns, the stopped context no longer holds it
-        AtomicReference<DeliveryRecorder> recorder = new AtomicReference<>();
+        AtomicReference<RelayMetrics> metrics = new AtomicReference<>();
         main.addMainListener(new MainListenerSupport() {
             @Override
             public void afterStart(BaseMainSupport support) {
-                recorder.set(support.getCamelContext().getRegistry()
-                        .lookupByNameAndType("deliveryRecorder", DeliveryRecorder.class));
+                metrics.set(support.getCamelContext().getRegistry()
+                        .lookupByNameAndType("relayMetrics", RelayMetrics.class));
             }
         });
         try {
             main.run(camelArgs);
-            long failures = recorder.get() == null ? 0 : recorder.get().failures();
+            long failures = metrics.get() == null ? 0 : metrics.get().notDelivered();
             if (once && failures > 0) {
-                err.println("r2-relay: " + failures + " object(s) could not be delivered; see the WARN lines");
+                err.println("r2-relay: the pass did not deliver everything: " + failures + " failure(s) (failed"
+                        + " deliveries, dead letters, failed listings); see the WARN and ERROR lines");
                 return 1;
             }
             return Math.max(0, main.getExitCode());

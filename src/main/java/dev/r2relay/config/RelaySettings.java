@@ -117,6 +117,11 @@ public final class RelaySettings {
         this.summaryInterval = in.positiveLong("relay.summary-interval", 60_000);
         this.incremental = in.bool("relay.incremental", false);
         this.exitWhenIdle = in.bool("relay.exit-when-idle", false);
+        if (exitWhenIdle && !in.bool("relay.poll.enabled", true)) {
+            // the poll is the pass run --once waits for; without it the process would never end
+            throw new SettingsException("run --once (relay.exit-when-idle) ends after one poll, but relay.poll.enabled"
+                    + " (RELAY_POLL_ENABLED) is false: use run to serve triggers, or turn the poller on");
+        }
         this.target = in.target("relay.target");
         this.triggerTarget = in.target("relay.trigger.target");
         this.httpServerEnabled = in.bool("relay.http-server.enabled", false);

@@ -139,6 +139,12 @@ public final class DeliveryRecorder {
                 cause == null ? "unreadable" : cause.getMessage());
     }
 
+    /** A send that its target reports itself (JMS: once per object) failed: counted, not logged. */
+    public void sendFailed(Exchange exchange) {
+        failures.incrementAndGet();
+        metrics.failed(source(exchange), target(exchange));
+    }
+
     /** A listing failed; the next poll tries again. */
     public void pollFailed(Exchange exchange) {
         metrics.pollFailed();

@@ -160,6 +160,18 @@ public final class RelayMetrics {
         pollFailures.increment();
     }
 
+    /**
+     * Since start: failed delivery attempts, dead-lettered objects and failed polls, all sources
+     * and targets together; what makes {@code run --once} exit 1.
+     */
+    public long notDelivered() {
+        double sum = pollFailures.count();
+        for (String name : new String[] {FAILED, DEAD_LETTERS}) {
+            sum += registry.find(name).counters().stream().mapToDouble(Counter::count).sum();
+        }
+        return Math.round(sum);
+    }
+
     public void cleanupFailed() {
         cleanupFailures.increment();
     }

@@ -30,6 +30,26 @@ public final class PollSummary {
         this.stopWhenIdle = stopWhenIdle;
     }
 
+    /**
+     * The poll failed (its listing did not complete): run --once has no other pass to wait for, so
+     * it stops once what was queued before the failure is delivered; the exit code reports it.
+     */
+    public void failed(Exchange exchange) {
+        if (stopWhenIdle != null) {
+            stopOnceIdle("the pass failed");
+        }
+    }
+
+    private void stopOnceIdle(String why) {
+        Thread waiter = new Thread(() -> {
+            inFlight.awaitEmpty();
+            LOG.info("{}; stopping; {}", why, requests.summary());
+            stopWhenIdle.run();
+        }, "relay-once");
+        waiter.setDaemon(true);
+        waiter.start();
+    }
+
     public synchronized void log(Exchange exchange) {
         Object body = exchange.getMessage().getBody();
         if (!(body instanceof ObjectLister.Listing listing)) {
@@ -42,13 +62,7 @@ public final class PollSummary {
                 listing.listed(), listing.fresh(), inFlight.size(), counts);
         long now = System.currentTimeMillis();
         if (stopWhenIdle != null) {
-            Thread waiter = new Thread(() -> {
-                inFlight.awaitEmpty();
-                LOG.info("one pass done ({} object(s) queued); stopping; {}", listing.fresh(), requests.summary());
-                stopWhenIdle.run();
-            }, "relay-once");
-            waiter.setDaemon(true);
-            waiter.start();
+            stopOnceIdle("one pass done (" + listing.fresh() + " object(s) queued)");
             return;
         }
         if (now - lastInfo >= intervalMillis && !counts.equals(lastRequests)) {

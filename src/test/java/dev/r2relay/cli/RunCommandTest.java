@@ -3,6 +3,9 @@ package dev.r2relay.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.r2relay.support.FaultProxy;
+import dev.r2relay.support.FaultProxy.Fault;
+import dev.r2relay.support.HttpSink;
 import dev.r2relay.support.RelayProcess;
 import dev.r2relay.support.RelayProcess.Result;
 import dev.r2relay.support.S3Clients;
@@ -13,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -101,7 +105,7 @@ class RunCommandTest {
             Result failed = relay.run(LIMIT, "run", "--once");
 
             assertThat(failed.exitCode()).as(failed.toString()).isEqualTo(1);
-            assertThat(failed.stderr()).contains("1 object(s) could not be delivered")
+            assertThat(failed.stderr()).contains("the pass did not deliver everything: 1 failure(s)")
                     .contains("not delivered bucket=" + BUCKET + " key=a/one.txt");
 
             Files.delete(blocker);
@@ -110,5 +114,84 @@ class RunCommandTest {
             assertThat(delivered.exitCode()).as(delivered.toString()).isZero();
             assertThat(blocker.resolve("inbox/a/one.txt")).hasContent("one");
         }
+    }
+
+    @Test
+    void runOnceEndsWith1WhenItsListingFailsInsteadOfWaitingForever() throws IOException {
+        try (S3ProxyServer server = new S3ProxyServer(); FaultProxy proxy = new FaultProxy(server.endpoint())) {
+            server.createBucket(BUCKET);
+            RelayProcess.copyShippedRoutes(work.resolve("routes"));
+            // the start-up check's listing goes through; the poll's listing gets 500s
+            AtomicInteger listings = new AtomicInteger();
+            proxy.injectAlways(r -> r.isListing() && listings.incrementAndGet() > 1, Fault.internalError());
+
+            Result r = relay(server).env("R2_ENDPOINT", proxy.endpoint().toString()).run(LIMIT, "run", "--once");
+
+            assertThat(r.exitCode()).as(r.toString()).isEqualTo(1);
+            assertThat(r.stderr()).contains("poll failed: ").contains("the pass failed; stopping")
+                    .contains("the pass did not deliver everything: 1 failure(s)");
+        }
+    }
+
+    @Test
+    void runOnceExitsWith1WhenTheHttpTargetDeadLettersAnObject() throws IOException {
+        try (S3ProxyServer server = new S3ProxyServer(); HttpSink sink = new HttpSink()) {
+            server.createBucket(BUCKET);
+            try (S3Client s3 = S3Clients.of(server)) {
+                s3.putObject(b -> b.bucket(BUCKET).key("a/one.txt"), RequestBody.fromString("one"));
+            }
+            RelayProcess.copyShippedRoutes(work.resolve("routes"));
+            sink.otherwise(HttpSink.Answer.of(400));
+
+            Result r = relay(server).env("RELAY_TARGET", "http").env("RELAY_HTTP_URL", sink.url("/in/{key}"))
+                    .run(LIMIT, "run", "--once");
+
+            assertThat(r.exitCode()).as(r.toString()).isEqualTo(1);
+            assertThat(sink.received()).hasSize(1);
+            assertThat(r.stderr()).contains("the pass did not deliver everything: 1 failure(s)");
+        }
+    }
+
+    @Test
+    void runOnceExitsWith1WhenTheJmsBrokerIsDown() throws IOException {
+        try (S3ProxyServer server = new S3ProxyServer()) {
+            server.createBucket(BUCKET);
+            try (S3Client s3 = S3Clients.of(server)) {
+                s3.putObject(b -> b.bucket(BUCKET).key("a/one.txt"), RequestBody.fromString("one"));
+            }
+            RelayProcess.copyShippedRoutes(work.resolve("routes"));
+
+            Result r = relay(server).env("RELAY_TARGET", "jms")
+                    .env("RELAY_JMS_URL", "tcp://127.0.0.1:" + HttpSink.freePort()).run(LIMIT, "run", "--once");
+
+            assertThat(r.exitCode()).as(r.toString()).isEqualTo(1);
+            assertThat(r.stderr()).contains("not delivered bucket=" + BUCKET + " key=a/one.txt")
+                    .contains("the pass did not deliver everything: 1 failure(s)");
+        }
+    }
+
+    @Test
+    void runOnceWithThePollerOffStopsAtOnceWith2() throws IOException {
+        try (S3ProxyServer server = new S3ProxyServer()) {
+            server.createBucket(BUCKET);
+            RelayProcess.copyShippedRoutes(work.resolve("routes"));
+
+            Result r = relay(server).env("RELAY_POLL_ENABLED", "false").run(LIMIT, "run", "--once");
+
+            assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+            assertThat(r.stderr()).contains("run --once (relay.exit-when-idle) ends after one poll, but"
+                    + " relay.poll.enabled (RELAY_POLL_ENABLED) is false");
+        }
+    }
+
+    private RelayProcess.Builder relay(S3ProxyServer server) {
+        return RelayProcess.in(work)
+                .env("R2_ENDPOINT", server.endpoint().toString())
+                .env("R2_ACCESS_KEY", S3ProxyServer.ACCESS_KEY)
+                .env("R2_SECRET_KEY", S3ProxyServer.SECRET_KEY)
+                .env("R2_BUCKET", BUCKET)
+                .env("RELAY_INBOX", work.resolve("inbox").toString())
+                .env("RELAY_STATE", work.resolve("state").toString())
+                .env("R2_MAX_ATTEMPTS", "2");
     }
 }
