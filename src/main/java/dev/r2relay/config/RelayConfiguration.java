@@ -26,12 +26,17 @@ import dev.r2relay.trigger.TriggerParser;
 import dev.r2relay.trigger.TriggeredFetch;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.camel.CamelConfiguration;
 import org.apache.camel.CamelContext;
 import org.apache.camel.health.HealthCheckRegistry;
@@ -43,10 +48,6 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 
-/**
- * Builds what the YAML routes refer to by name: the shared R2 client (which aws2-s3 autowires),
- * the ledger, the lister, the targets and the delivery pool. Runs before any route starts.
- */
 public final class RelayConfiguration implements CamelConfiguration {
 
     /** The registry name of the Runnable that ends the application (bound by the launcher). */
@@ -66,6 +67,10 @@ public final class RelayConfiguration implements CamelConfiguration {
     public void configure(CamelContext camel) throws Exception {
         PropertiesComponent properties = camel.getPropertiesComponent();
         RelaySettings settings = RelaySettings.from(properties::resolveProperty);
+        if (settings.httpServerEnabled()) {
+            // Vert.x only logs a port it cannot bind and the relay would run on without its server
+            requireFreePort(settings.httpServerHost(), settings.httpServerPort());
+        }
 
         // camel-main never stops a context whose configuration failed, so what is opened here is
         // closed here when a later step fails, and by the context's services otherwise
@@ -215,6 +220,23 @@ public final class RelayConfiguration implements CamelConfiguration {
         return settings.withEndpoint(local.endpoint(), EmbeddedR2.ACCESS_KEY, EmbeddedR2.SECRET_KEY);
     }
 
+    /** Fails the start, naming relay.http-server.port, when another process listens on {@code port}. */
+    private static void requireFreePort(String host, int port) {
+        if (port == 0) {
+            return;
+        }
+        try (ServerSocket probe = new ServerSocket()) {
+            probe.setReuseAddress(true);
+            probe.bind(new InetSocketAddress(host, port));
+        } catch (BindException e) {
+            throw new SettingsException("relay.http-server.port (RELAY_HTTP_SERVER_PORT): " + host + ":" + port
+                    + " is taken by another process (" + e.getMessage() + "); choose a free port");
+        } catch (IOException e) {
+            throw new SettingsException("relay.http-server.host (RELAY_HTTP_SERVER_HOST): cannot listen on " + host
+                    + ":" + port + ": " + e.getMessage());
+        }
+    }
+
     /** One cheap list request: fails start-up with a clear message on bad credentials or bucket. */
     private static void checkBucket(S3Client s3, RelaySettings settings) {
         try {
@@ -242,7 +264,7 @@ public final class RelayConfiguration implements CamelConfiguration {
 
     /** Closes {@code resources} last opened first, once: on the context's stop or a failed start. */
     private static AutoCloseable closeOnce(List<AutoCloseable> resources) {
-        java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicBoolean closed = new AtomicBoolean();
         return () -> {
             if (closed.compareAndSet(false, true)) {
                 Exception failure = new Exception("closing the relay's resources failed");

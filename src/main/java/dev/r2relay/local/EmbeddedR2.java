@@ -1,5 +1,6 @@
 package dev.r2relay.local;
 
+import dev.r2relay.config.SettingsException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.BindException;
@@ -79,8 +80,9 @@ public final class EmbeddedR2 implements AutoCloseable {
                 context.close();
             }
             if (e instanceof BindException || e.getCause() instanceof BindException) {
-                throw new IllegalStateException("relay.embedded.port (RELAY_EMBEDDED_PORT): port " + port
-                        + " on 127.0.0.1 is taken; choose another or 0 for any free port", e);
+                // a SettingsException is what the command line reports as it is, naming the setting
+                throw new SettingsException("relay.embedded.port (RELAY_EMBEDDED_PORT): port " + port
+                        + " on 127.0.0.1 is taken by another process; choose another, or 0 for any free port");
             }
             throw e;
         }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.r2relay.support.RelayProcess;
 import dev.r2relay.support.RelayProcess.Result;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -82,5 +84,38 @@ class R2RelayMainTest {
         assertThat(r.stderr()).contains("relay.target (RELAY_TARGET) is 'archive'")
                 .contains("direct:deliver-archive").contains("offers are: file, http (");
         assertThat(r.output()).doesNotContainPattern("(?m)^\\s+at [a-z]");
+    }
+
+    @Test
+    void aTakenPortOfTheStandInStopsTheStartWith2NamingTheSetting() throws IOException {
+        RelayProcess.copyShippedRoutes(work.resolve("routes"));
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Result r = RelayProcess.in(work)
+                    .env("RELAY_EMBEDDED_PORT", Integer.toString(taken.getLocalPort()))
+                    .env("RELAY_STATE", work.resolve("state").toString())
+                    .run(LIMIT, "run", "--once");
+
+            assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+            assertThat(r.stderr()).contains("r2-relay: relay.embedded.port (RELAY_EMBEDDED_PORT): port "
+                    + taken.getLocalPort() + " on 127.0.0.1 is taken by another process");
+        }
+    }
+
+    @Test
+    void aTakenPortOfTheHttpServerStopsTheStartWith2NamingTheSetting() throws IOException {
+        RelayProcess.copyShippedRoutes(work.resolve("routes"));
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Result r = RelayProcess.in(work)
+                    .env("RELAY_EMBEDDED_PORT", "0")
+                    .env("RELAY_STATE", work.resolve("state").toString())
+                    .env("RELAY_HTTP_SERVER_ENABLED", "true")
+                    .env("RELAY_HTTP_SERVER_PORT", Integer.toString(taken.getLocalPort()))
+                    .run(LIMIT, "run", "--once");
+
+            assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+            assertThat(r.stderr()).contains("r2-relay: relay.http-server.port (RELAY_HTTP_SERVER_PORT): 127.0.0.1:"
+                    + taken.getLocalPort() + " is taken by another process");
+            assertThat(r.stderr()).doesNotContain("Failed to start Vert.x");
+        }
     }
 }
