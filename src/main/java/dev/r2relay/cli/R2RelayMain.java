@@ -224,7 +224,7 @@ public final class R2RelayMain {
                 CamelContext camel = support.getCamelContext();
                 try {
                     if (camel instanceof ModelCamelContext model) {
-                        StepIds.scope(model.getRouteDefinitions());
+                        StepIds.scope(camel, model.getRouteDefinitions());
                     }
                     TargetRoutes.check(camel, camel.getRegistry().lookupByNameAndType("relaySettings",
                             RelaySettings.class));

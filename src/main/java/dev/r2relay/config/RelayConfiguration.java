@@ -162,9 +162,10 @@ public final class RelayConfiguration implements CamelConfiguration {
         registry.bind("httpTrigger", new HttpTrigger(triggerParser));
         registerHealthChecks(camel, endpointCheck, new LedgerCheck(ledger));
 
-        LOG.info("r2-relay: {} -> {} (poll every {} ms, {} at once, after delivery: {}); ledger {} holds {} objects",
-                settings, settings.inbox(), settings.pollInterval(), settings.concurrency(),
-                settings.afterDelivery().name().toLowerCase(), ledger.description(), settled);
+        LOG.info("r2-relay: {} -> {} ({}, {} at once, after delivery: {}); ledger {} holds {} objects",
+                settings, "file".equals(settings.target()) ? settings.inbox() : "target " + settings.target(),
+                settings.pollEnabled() ? "poll every " + settings.pollInterval() + " ms" : "poller off",
+                settings.concurrency(), settings.afterDelivery().name().toLowerCase(), ledger.description(), settled);
         if (ledger.shared()) {
             LOG.info("Shared ledger: this instance is {}; its claims last {} ms unless renewed, and other instances"
                     + " take over those of an instance that stops renewing", claims.owner(),

@@ -52,6 +52,7 @@ public final class RelaySettings {
     private final long summaryInterval;
     private final boolean incremental;
     private final boolean exitWhenIdle;
+    private final boolean pollEnabled;
     private final long multipartThreshold;
     private final long partSize;
     private final int partConcurrency;
@@ -117,7 +118,8 @@ public final class RelaySettings {
         this.summaryInterval = in.positiveLong("relay.summary-interval", 60_000);
         this.incremental = in.bool("relay.incremental", false);
         this.exitWhenIdle = in.bool("relay.exit-when-idle", false);
-        if (exitWhenIdle && !in.bool("relay.poll.enabled", true)) {
+        this.pollEnabled = in.bool("relay.poll.enabled", true);
+        if (exitWhenIdle && !pollEnabled) {
             // the poll is the pass run --once waits for; without it the process would never end
             throw new SettingsException("run --once (relay.exit-when-idle) ends after one poll, but relay.poll.enabled"
                     + " (RELAY_POLL_ENABLED) is false: use run to serve triggers, or turn the poller on");
@@ -413,6 +415,11 @@ public final class RelaySettings {
         return exitWhenIdle;
     }
 
+    /** relay.poll.enabled: the poll routes start (the default), or only triggers deliver. */
+    public boolean pollEnabled() {
+        return pollEnabled;
+    }
+
     /** Objects above this size are fetched as parallel byte ranges. */
     public long multipartThreshold() {
         return multipartThreshold;
@@ -511,6 +518,7 @@ public final class RelaySettings {
         this.summaryInterval = base.summaryInterval;
         this.incremental = base.incremental;
         this.exitWhenIdle = base.exitWhenIdle;
+        this.pollEnabled = base.pollEnabled;
         this.multipartThreshold = base.multipartThreshold;
         this.partSize = base.partSize;
         this.partConcurrency = base.partConcurrency;

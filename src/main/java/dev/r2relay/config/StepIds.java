@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import org.apache.camel.CamelContext;
 import org.apache.camel.model.ProcessorDefinition;
 import org.apache.camel.model.RouteDefinition;
 import org.slf4j.Logger;
@@ -25,11 +26,11 @@ public final class StepIds {
     }
 
     /** Prefixes the step ids of each route whose step ids another route uses too; returns those routes' ids. */
-    public static Set<String> scope(List<RouteDefinition> routes) {
+    public static Set<String> scope(CamelContext camel, List<RouteDefinition> routes) {
         Map<String, Set<RouteDefinition>> owners = new LinkedHashMap<>();
         for (RouteDefinition route : routes) {
-            if (route.getNodePrefixId() != null) {
-                continue; // the user chose its prefix
+            if (route.getNodePrefixId() != null || !TargetRoutes.included(camel, route)) {
+                continue; // the user chose its prefix, or the route is not loaded (its precondition is false)
             }
             for (String id : stepIds(route.getOutputs(), new ArrayList<>())) {
                 owners.computeIfAbsent(id, k -> new LinkedHashSet<>()).add(route);

@@ -36,8 +36,14 @@ public final class TargetRoutes {
 
     private static void check(CamelContext camel, List<RouteDefinition> routes, String key, String target) {
         TreeSet<String> offered = new TreeSet<>();
+        String unloaded = "";
         for (RouteDefinition route : routes) {
-            Optional<String> name = included(camel, route) ? targetOf(camel, route) : Optional.empty();
+            boolean included = included(camel, route);
+            if (!included && targetOf(camel, route).filter(target::equals).isPresent()) {
+                unloaded = "; route '" + route.getRouteId() + "' consumes it but is not loaded: its precondition "
+                        + route.getPrecondition() + " is false";
+            }
+            Optional<String> name = included ? targetOf(camel, route) : Optional.empty();
             if (name.isPresent() && name.get().equals(target)) {
                 if (!records(route.getOutputs())) {
                     LOG.warn("{} ({}) is '{}', but route '{}' never calls {}: what it delivers is not recorded,"
@@ -50,13 +56,13 @@ public final class TargetRoutes {
             name.filter(n -> records(route.getOutputs())).ifPresent(offered::add);
         }
         throw new SettingsException(key + " (" + RelaySettings.envName(key) + ") is '" + target + "', but no route"
-                + " consumes direct:" + PREFIX + target + "; the targets routes/ offers are: "
+                + " consumes direct:" + PREFIX + target + unloaded + "; the targets routes/ offers are: "
                 + String.join(", ", offered) + " (a route from direct:" + PREFIX + "<name> that ends with "
                 + RECORD + "; a route whose precondition is false is not loaded)");
     }
 
     /** Whether Camel creates the route: its precondition (a simple predicate), if any, holds. */
-    private static boolean included(CamelContext camel, RouteDefinition route) {
+    static boolean included(CamelContext camel, RouteDefinition route) {
         String precondition = route.getPrecondition();
         if (precondition == null || precondition.isBlank()) {
             return true;

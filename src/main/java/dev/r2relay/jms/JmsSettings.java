@@ -53,7 +53,7 @@ public final class JmsSettings {
                 throw new SettingsException((targetIsJms ? "relay.target=jms" : queueTrigger
                         ? "relay.trigger.queue.enabled=true" : triggerTargetIsJms ? "relay.trigger.target=jms"
                         : DeadLetterStores.KEY + "=jms:queue:" + deadLetterQueue.get())
-                        + " needs JMS: remove relay.jms.enabled=false (RELAY_JMS_ENABLED) or turn that off");
+                        + " needs JMS: remove relay.jms.enabled=false (RELAY_JMS_ENABLED), or change that setting");
             }
         } else {
             this.enabled = needed;

@@ -129,6 +129,13 @@ class TargetRoutesTest {
 
         settings.put("relay.target", "archives");
         assertThat(settingsFailure(settings)).hasMessageContaining("offers are: archive, file, http (");
+
+        // a route that serves the target but whose precondition is false is named as such
+        Files.writeString(routes.resolve("deliver-audit.camel.yaml"), Files.readString(
+                routes.resolve("deliver-jms.camel.yaml")).replace("deliver-jms", "deliver-audit"));
+        settings.put("relay.target", "audit");
+        assertThat(settingsFailure(settings)).hasMessageContaining("route 'deliver-audit' consumes it but is not"
+                + " loaded: its precondition {{relay.jms.enabled}} is false");
     }
 
     @Test
