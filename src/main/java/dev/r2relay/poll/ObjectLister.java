@@ -21,6 +21,7 @@ import java.util.concurrent.Executors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.EncodingType;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
 import software.amazon.awssdk.services.s3.model.S3Object;
@@ -155,7 +156,10 @@ public final class ObjectLister {
         }
 
         private ListObjectsV2Response list(String token, String after) {
-            ListObjectsV2Request.Builder request = ListObjectsV2Request.builder().bucket(bucket).maxKeys(1000);
+            // keys come URL-encoded (the SDK decodes them): XML 1.0 cannot carry every character a key may
+            // hold (U+0001), and one such key would make every page that lists it unreadable
+            ListObjectsV2Request.Builder request = ListObjectsV2Request.builder().bucket(bucket).maxKeys(1000)
+                    .encodingType(EncodingType.URL);
             if (!prefix.isEmpty()) {
                 request.prefix(prefix);
             }

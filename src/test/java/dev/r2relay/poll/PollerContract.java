@@ -55,6 +55,7 @@ import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.EncodingType;
 import software.amazon.awssdk.services.s3.model.S3Object;
 
 /**
@@ -144,6 +145,24 @@ public abstract class PollerContract {
      * rejected and {@code a/b} keeps its file, whichever is listed or delivered first; a rejected
      * {@code x//y} does not make {@code x} a folder.
      */
+    /** XML 1.0 cannot carry U+0001: listed as is, such a key would make its whole page unreadable. */
+    @Test
+    void aKeyWithAControlCharacterIsListedAndDeliveredLikeTheOthers() throws Exception {
+        String bucket = newBucket("control-char");
+        String odd = "odd/b\u0001.txt";
+        put(bucket, "odd/a.txt", "plain");
+        String how = putOrStoreDirectly(bucket, odd, "control");
+        assumeTrue(listKeys(bucket).contains(odd),
+                server().name() + " did not store the key 'odd/b\\u0001.txt' (" + how + ")");
+
+        try (RelayApp app = start(bucket)) {
+            awaitOutcome(app, bucket, Outcome.DELIVERED, "odd/a.txt", odd);
+        }
+
+        assertThat(inbox().resolve("odd/a.txt")).hasContent("plain");
+        assertThat(inbox().resolve(odd)).hasContent("control");
+    }
+
     @Test
     void keyWithAnEmptySegmentIsRejectedAndTheKeyWithoutItKeepsItsFile() throws Exception {
         String bucket = newBucket("double-slash");
@@ -610,7 +629,8 @@ public abstract class PollerContract {
     }
 
     private List<String> listKeys(String bucket) {
-        return s3.listObjectsV2Paginator(b -> b.bucket(bucket)).contents().stream().map(S3Object::key).toList();
+        return s3.listObjectsV2Paginator(b -> b.bucket(bucket).encodingType(EncodingType.URL)).contents().stream()
+                .map(S3Object::key).toList();
     }
 
     /** True when the server refuses a listing signed with these credentials. */
