@@ -45,6 +45,7 @@ import org.apache.camel.support.service.ServiceSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.EncodingType;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 import software.amazon.awssdk.services.s3.presigner.S3Presigner;
 
@@ -241,7 +242,8 @@ public final class RelayConfiguration implements CamelConfiguration {
     /** One cheap list request: fails start-up with a clear message on bad credentials or bucket. */
     private static void checkBucket(S3Client s3, RelaySettings settings) {
         try {
-            ListObjectsV2Request.Builder probe = ListObjectsV2Request.builder().bucket(settings.bucket()).maxKeys(1);
+            ListObjectsV2Request.Builder probe = ListObjectsV2Request.builder().bucket(settings.bucket()).maxKeys(1)
+                    .encodingType(EncodingType.URL); // as the poll lists: any key, even one XML cannot carry
             if (!settings.prefix().isEmpty()) {
                 probe.prefix(settings.prefix());
             }

@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.LongAdder;
 import org.apache.camel.health.HealthCheckResultBuilder;
 import org.apache.camel.impl.health.AbstractHealthCheck;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.EncodingType;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Request;
 
 /**
@@ -70,6 +71,7 @@ public final class EndpointCheck extends AbstractHealthCheck {
     private EndpointStatus.Observation probe(Instant now) {
         probes.increment();
         ListObjectsV2Request.Builder request = ListObjectsV2Request.builder().bucket(bucket).maxKeys(1)
+                .encodingType(EncodingType.URL) // as the poll lists: any key, even one XML cannot carry
                 .overrideConfiguration(o -> o.apiCallTimeout(PROBE_TIMEOUT));
         if (!prefix.isEmpty()) {
             request.prefix(prefix);

@@ -149,11 +149,12 @@ public abstract class PollerContract {
     @Test
     void aKeyWithAControlCharacterIsListedAndDeliveredLikeTheOthers() throws Exception {
         String bucket = newBucket("control-char");
-        String odd = "odd/b\u0001.txt";
+        // first in the bucket: the start-up check and the health probe list one key, this one
+        String odd = "odd/\u0001.txt";
         put(bucket, "odd/a.txt", "plain");
         String how = putOrStoreDirectly(bucket, odd, "control");
         assumeTrue(listKeys(bucket).contains(odd),
-                server().name() + " did not store the key 'odd/b\\u0001.txt' (" + how + ")");
+                server().name() + " did not store the key 'odd/\\u0001.txt' (" + how + ")");
 
         try (RelayApp app = start(bucket)) {
             awaitOutcome(app, bucket, Outcome.DELIVERED, "odd/a.txt", odd);
