@@ -58,8 +58,15 @@ public final class S3Errors {
                 return host(endpoint) + " rejected the region (r2.region, AWS_REGION): " + code
                         + (detail == null ? "" : ": " + firstLine(detail)) + "; R2 takes auto, us-east-1 or none";
             }
+            String message = service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorMessage();
+            if (code == null && (message == null || message.isBlank())) {
+                return host(endpoint) + " answered " + status + " on " + where + ", with no S3 error in the answer"
+                        + (status >= 500 ? " (a server fault: retried r2.max-attempts times)" : "")
+                        + (status == 400 ? " (check r2.prefix and r2.bucket: R2 refuses some names, such as a"
+                        + " prefix starting with '/')" : "");
+            }
             return "S3 error on " + where + ": " + status + " " + (code == null ? "" : code + " ")
-                    + firstLine(service.awsErrorDetails() == null ? null : service.awsErrorDetails().errorMessage());
+                    + firstLine(message);
         }
         ResumingBody.TransferFailure transfer = find(failure, ResumingBody.TransferFailure.class);
         if (transfer != null) {
@@ -89,6 +96,10 @@ public final class S3Errors {
             return "the endpoint " + host(endpoint) + " did not answer in time (r2.read-timeout) for " + where;
         }
         SdkClientException client = find(failure, SdkClientException.class);
+        if (client != null && firstLine(client.getMessage()).startsWith("Could not parse")) {
+            return host(endpoint) + " answered on " + where + " with a response that is not valid S3 XML: "
+                    + firstLine(client.getMessage());
+        }
         if (client != null) {
             return "cannot reach " + host(endpoint) + " for " + where + ": " + firstLine(client.getMessage());
         }

@@ -152,6 +152,19 @@ class BadInputCatalogueTest {
     }
 
     @Test
+    void aServerFaultWithoutAnS3ErrorIsNamedAsOneAndNotAsAnEmptyCode() {
+        proxy.injectAlways(FaultProxy.listing(), Fault.bare(500));
+        Map<String, String> p = throughProxy();
+        p.put("r2.max-attempts", "2");
+
+        Printed printed = startFailure(p);
+
+        assertThat(printed.line()).contains("answered 500 on bucket '" + bucket + "', with no S3 error in the"
+                + " answer (a server fault: retried r2.max-attempts times)");
+        assertNoDataLost();
+    }
+
+    @Test
     void anObjectTheTokenMayNotReadIsReportedAndDeliveredOnceAccessIsGranted() throws Exception {
         proxy.injectAlways(FaultProxy.getOf(KEY), Fault.accessDenied());
         try (LogCapture logs = LogCapture.open(); RelayApp app = RelayApp.start(throughProxy())) {

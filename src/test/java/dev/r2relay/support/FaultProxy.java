@@ -194,6 +194,11 @@ public final class FaultProxy implements AutoCloseable {
                     action);
         }
 
+        /** {@code status} with an empty body, as a proxy or load balancer in front of S3 may answer. */
+        public static Fault bare(int status) {
+            return new Fault(Kind.ANSWER, status + " without a body", status, null, null, Map.of(), 0, null, null);
+        }
+
         /** An S3 error answer: {@code status} with an XML body carrying {@code code} and {@code message}. */
         public static Fault error(int status, String code, String message) {
             return new Fault(Kind.ANSWER, status + " " + code, status, code, message, Map.of(), 0, null, null);
@@ -556,7 +561,8 @@ public final class FaultProxy implements AutoCloseable {
         String xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>" + fault.code + "</Code><Message>"
                 + fault.message + "</Message><Resource>" + request.target().replace("&", "&amp;")
                 + "</Resource><RequestId>fault-" + request.id() + "</RequestId></Error>";
-        byte[] body = request.method().equals("HEAD") ? new byte[0] : xml.getBytes(StandardCharsets.UTF_8);
+        byte[] body = request.method().equals("HEAD") || fault.code == null ? new byte[0]
+                : xml.getBytes(StandardCharsets.UTF_8);
         StringBuilder head = new StringBuilder("HTTP/1.1 ").append(fault.status).append(' ')
                 .append(reason(fault.status)).append("\r\n");
         head.append("Content-Type: application/xml\r\n");
