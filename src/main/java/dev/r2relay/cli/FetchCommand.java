@@ -36,8 +36,9 @@ final class FetchCommand {
         }
         String key = args[0];
         String dest = args.length == 2 ? args[1] : fileName(key);
-        if (dest.isEmpty()) {
-            err.println("r2-relay: key '" + key + "' has no file name; give a DEST");
+        if (dest.isEmpty() || dest.equals(".") || dest.equals("..")) {
+            // 'dir/' has no file name, and 'dir/..' names a folder, not a file
+            err.println("r2-relay: key '" + key + "' has no file name of its own; give a DEST");
             return 2;
         }
         PrintStream info = dest.equals("-") ? err : out;

@@ -96,8 +96,10 @@ public final class R2RelayMain {
                                     queue-id and api-token)
             The README lists every setting.
 
-            Exit codes: 0 done, 1 failure (replay: something still fails), 2 bad usage or settings,
-            3 object, bucket or dead letter not found, 4 access denied, 5 endpoint unreachable.
+            Exit codes: 0 done, 1 failure (run --once: something was not delivered, or a start-up
+            problem with the endpoint or credentials; replay: something still fails), 2 bad usage,
+            settings or routes; fetch, dead-letters, replay: 3 object, bucket or dead letter not
+            found, 4 access denied, 5 endpoint unreachable.
             """;
 
     /** Beyond camel.main.shutdown-timeout, camel-main's hook waits 15 s more before it gives up. */

@@ -76,11 +76,11 @@ public final class TriggeredFetch {
         try {
             head = s3.headObject(b -> b.bucket(request.bucket()).key(request.key()));
         } catch (NoSuchKeyException e) {
-            skip(m, "trigger for {}/{} skipped: the object no longer exists", request);
+            skip(m, "trigger for {}/{} skipped: the bucket holds no such object (deleted, or never stored)", request);
             return;
         } catch (S3Exception e) {
             if (e.statusCode() == 404) {
-                skip(m, "trigger for {}/{} skipped: the object no longer exists", request);
+                skip(m, "trigger for {}/{} skipped: the bucket holds no such object (deleted, or never stored)", request);
                 return;
             }
             throw e;

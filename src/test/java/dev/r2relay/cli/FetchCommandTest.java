@@ -20,6 +20,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.ParameterizedTest;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
@@ -259,6 +261,16 @@ class FetchCommandTest {
 
         assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
         assertThat(r.stderr()).contains("r2.bucket (R2_BUCKET)").contains("Not_A_Bucket");
+        assertNoStackTrace(r);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"reports/", "reports/2024/..", "reports/."})
+    void aKeyWithoutAFileNameOfItsOwnExitsWith2AskingForADest(String key) {
+        Result r = fetch(r2Env(), key);
+
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(2);
+        assertThat(r.stderr()).contains("key '" + key + "' has no file name of its own; give a DEST");
         assertNoStackTrace(r);
     }
 
