@@ -49,13 +49,7 @@ class RunCommandTest {
             }
             RelayProcess.copyShippedRoutes(work.resolve("routes"));
             Path inbox = work.resolve("inbox");
-            try (RelayProcess app = RelayProcess.in(work)
-                    .env("R2_ENDPOINT", server.endpoint().toString())
-                    .env("R2_ACCESS_KEY", S3ProxyServer.ACCESS_KEY)
-                    .env("R2_SECRET_KEY", S3ProxyServer.SECRET_KEY)
-                    .env("R2_BUCKET", BUCKET)
-                    .env("RELAY_INBOX", inbox.toString())
-                    .env("RELAY_STATE", work.resolve("state").toString())
+            try (RelayProcess app = relay(server)
                     // a poll every millisecond: each delivery outlasts many poll periods
                     .env("RELAY_POLL_INTERVAL", "1")
                     .env("CAMEL_MAIN_DURATIONMAXSECONDS", "60")
@@ -94,13 +88,7 @@ class RunCommandTest {
             RelayProcess.copyShippedRoutes(work.resolve("routes"));
             // a file where the inbox's folder should be: nothing can be written below it
             Path blocker = Files.writeString(work.resolve("blocker"), "not a folder");
-            RelayProcess.Builder relay = RelayProcess.in(work)
-                    .env("R2_ENDPOINT", server.endpoint().toString())
-                    .env("R2_ACCESS_KEY", S3ProxyServer.ACCESS_KEY)
-                    .env("R2_SECRET_KEY", S3ProxyServer.SECRET_KEY)
-                    .env("R2_BUCKET", BUCKET)
-                    .env("RELAY_INBOX", blocker.resolve("inbox").toString())
-                    .env("RELAY_STATE", work.resolve("state").toString());
+            RelayProcess.Builder relay = relay(server).env("RELAY_INBOX", blocker.resolve("inbox").toString());
 
             Result failed = relay.run(LIMIT, "run", "--once");
 
@@ -184,6 +172,7 @@ class RunCommandTest {
         }
     }
 
+    /** The relay in a child JVM against {@code server}, delivering to work/inbox; a GET is tried twice at most. */
     private RelayProcess.Builder relay(S3ProxyServer server) {
         return RelayProcess.in(work)
                 .env("R2_ENDPOINT", server.endpoint().toString())
