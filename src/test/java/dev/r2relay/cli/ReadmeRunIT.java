@@ -128,7 +128,16 @@ class ReadmeRunIT {
         return bytes;
     }
 
+    /** Whether the AWS CLI runs here; CI (R2RELAY_REQUIRE_AWS_CLI=true) fails instead of falling back. */
     private static boolean awsCli() {
+        boolean runs = awsCliRuns();
+        if (!runs && Boolean.parseBoolean(System.getenv("R2RELAY_REQUIRE_AWS_CLI"))) {
+            throw new AssertionError("the AWS CLI ('aws') does not run here (R2RELAY_REQUIRE_AWS_CLI=true)");
+        }
+        return runs;
+    }
+
+    private static boolean awsCliRuns() {
         try {
             Process p = new ProcessBuilder("aws", "--version").redirectErrorStream(true).start();
             return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
