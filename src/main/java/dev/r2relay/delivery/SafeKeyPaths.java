@@ -2,8 +2,6 @@ package dev.r2relay.delivery;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * Maps an object key to a path below the inbox, keeping the key's folders, or rejects it. A key
@@ -23,20 +21,13 @@ public final class SafeKeyPaths {
 
     /** The path of {@code key} below {@code inbox}, or a {@link RejectedKeyException} saying why not. */
     public static Path resolve(Path inbox, String key) {
-        String reason = unsafeReason(key);
+        String reason = keyReason(key);
         if (reason != null) {
             throw new RejectedKeyException(key, reason);
         }
-        List<String> segments = new ArrayList<>();
-        for (String segment : key.split("/", -1)) {
-            if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
-                throw new RejectedKeyException(key, "a path segment is longer than " + MAX_NAME_BYTES + " bytes");
-            }
-            segments.add(segment);
-        }
         Path root = inbox.toAbsolutePath().normalize();
         Path target = root;
-        for (String segment : segments) {
+        for (String segment : key.split("/", -1)) {
             target = target.resolve(segment);
         }
         target = target.normalize();
@@ -54,15 +45,21 @@ public final class SafeKeyPaths {
      * {@link #resolve} that look at the key alone.
      */
     public static boolean refusesAnywhere(String key) {
-        if (unsafeReason(key) != null) {
-            return true;
+        return keyReason(key) != null;
+    }
+
+    /** Why no inbox can take {@code key} (its characters, its segments, their length), or null. */
+    private static String keyReason(String key) {
+        String reason = unsafeReason(key);
+        if (reason != null) {
+            return reason;
         }
         for (String segment : key.split("/", -1)) {
             if (segment.getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
-                return true;
+                return "a path segment is longer than " + MAX_NAME_BYTES + " bytes";
             }
         }
-        return false;
+        return null;
     }
 
     private static String unsafeReason(String key) {
