@@ -8,7 +8,6 @@ import dev.r2relay.trigger.FetchRequest;
 import dev.r2relay.trigger.TriggeredFetch;
 import java.net.URI;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.camel.Exchange;
 import org.apache.camel.Message;
 import org.slf4j.Logger;
@@ -35,7 +34,6 @@ public final class DeliveryRecorder {
     private final InFlight inFlight;
     private final String pollTarget;
     private final String triggerTarget;
-    private final AtomicLong failures = new AtomicLong();
 
     /** {@code pollTarget} and {@code triggerTarget} (relay.target, relay.trigger.target) label the metrics. */
     public DeliveryRecorder(DeliveryLedger ledger, URI endpoint, RelayMetrics metrics, InFlight inFlight,
@@ -46,11 +44,6 @@ public final class DeliveryRecorder {
         this.inFlight = inFlight;
         this.pollTarget = pollTarget;
         this.triggerTarget = triggerTarget;
-    }
-
-    /** Deliveries that failed since start (each is tried again at a later poll). */
-    public long failures() {
-        return failures.get();
     }
 
     /** Records the object as delivered; call only once the target holds it durably. */
@@ -97,7 +90,6 @@ public final class DeliveryRecorder {
                             : RejectedKeyException.printable(key), S3Errors.errorCode(caught));
             return;
         }
-        failures.incrementAndGet();
         metrics.failed(source(exchange), target(exchange));
         Message m = exchange.getMessage();
         String bucket = m.getHeader(RelayHeaders.BUCKET, String.class);
@@ -141,7 +133,6 @@ public final class DeliveryRecorder {
 
     /** A send that its target reports itself (JMS: once per object) failed: counted, not logged. */
     public void sendFailed(Exchange exchange) {
-        failures.incrementAndGet();
         metrics.failed(source(exchange), target(exchange));
     }
 

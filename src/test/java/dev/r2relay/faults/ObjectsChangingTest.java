@@ -4,7 +4,7 @@ import static dev.r2relay.support.FaultProxy.getOf;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import dev.r2relay.delivery.DeliveryRecorder;
+import dev.r2relay.metrics.RelayMetrics;
 import dev.r2relay.support.FaultProxy;
 import dev.r2relay.support.FaultProxy.Fault;
 import dev.r2relay.support.InboxWatcher;
@@ -83,9 +83,9 @@ class ObjectsChangingTest {
         assertThat(app.ledger().entry(S3.bucket(), "gone.txt")).isEmpty();
         assertThat(work.resolve("inbox/gone.txt")).doesNotExist();
         assertThat(work.resolve("inbox/stays.txt")).hasBinaryContent(stays);
-        DeliveryRecorder recorder = app.camel().getRegistry().lookupByNameAndType("deliveryRecorder",
-                DeliveryRecorder.class);
-        assertThat(recorder.failures()).as("a vanished object is not a failed delivery (run --once exits 0)").isZero();
+        RelayMetrics metrics = app.camel().getRegistry().lookupByNameAndType("relayMetrics", RelayMetrics.class);
+        assertThat(metrics.notDelivered()).as("a vanished object is not a failed delivery (run --once exits 0)")
+                .isZero();
         assertThat(metric("r2relay_failed_deliveries_total", "source=\"poll\"")).isZero();
     }
 
