@@ -38,13 +38,18 @@ public final class TargetRoutes {
         TreeSet<String> offered = new TreeSet<>();
         String unloaded = "";
         for (RouteDefinition route : routes) {
-            boolean included = included(camel, route);
-            if (!included && targetOf(camel, route).filter(target::equals).isPresent()) {
-                unloaded = "; route '" + route.getRouteId() + "' consumes it but is not loaded: its precondition "
-                        + route.getPrecondition() + " is false";
+            Optional<String> name = targetOf(camel, route);
+            if (name.isEmpty()) {
+                continue;
             }
-            Optional<String> name = included ? targetOf(camel, route) : Optional.empty();
-            if (name.isPresent() && name.get().equals(target)) {
+            if (!included(camel, route)) {
+                if (name.get().equals(target)) {
+                    unloaded = "; route '" + route.getRouteId() + "' consumes it but is not loaded: its"
+                            + " precondition " + route.getPrecondition() + " is false";
+                }
+                continue;
+            }
+            if (name.get().equals(target)) {
                 if (!records(route.getOutputs())) {
                     LOG.warn("{} ({}) is '{}', but route '{}' never calls {}: what it delivers is not recorded,"
                             + " so every poll delivers it again", key, RelaySettings.envName(key), target,
